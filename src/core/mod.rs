@@ -1,0 +1,22 @@
+//! The sans-IO core: WeChat's rules as plain functions over values.
+//!
+//! Nothing here touches the network, the key-value store, the clock or the
+//! random source: callers pass `now`, random bytes and response bodies in, and
+//! get URLs, signatures, decisions and typed results back. That is what makes
+//! every rule testable natively with `cargo test` and known-answer vectors.
+
+pub mod api;
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod jssdk;
+pub mod oauth;
+pub mod origin;
+pub mod session;
+pub mod state;
+pub mod token;
+pub mod types;
+pub mod userinfo;
+pub mod verify;
+
+mod mac;
