@@ -16,10 +16,14 @@ use super::types::AppId;
 
 /// Refresh this long before expiry (WeChat wants ≥ 5 minutes).
 pub const REFRESH_AHEAD_SECS: u64 = 300;
+/// When a refresh-ahead fetch hands back the same token (stable_token only
+/// rotates inside WeChat's own last-5-minutes window), look again this much later.
+pub const RECHECK_SECS: u64 = 30;
 /// A lease holder that has neither finished nor failed by then is presumed dead.
-pub const LEASE_TTL_MS: u64 = 15_000;
-/// How long a request waits for another instance's refresh before `busy`.
-pub const WAIT_BUDGET_MS: u64 = 8_000;
+pub const LEASE_TTL_MS: u64 = 10_000;
+/// How long a request waits for another instance's refresh before `busy`;
+/// as long as the lease, so a waiter takes over a dead holder itself.
+pub const WAIT_BUDGET_MS: u64 = 10_000;
 /// How often a waiter re-reads the store.
 pub const POLL_INTERVAL_MS: u64 = 20;
 /// After a failed fetch, others get the same error this long before one retries.
@@ -65,6 +69,9 @@ pub struct Cached {
     /// For tickets: the access-token generation that fetched it.
     #[serde(default)]
     pub token_generation: Option<u64>,
+    /// No refresh-ahead before this time (seconds since the epoch).
+    #[serde(default)]
+    pub refresh_after: u64,
 }
 
 impl std::fmt::Debug for Cached {
@@ -75,6 +82,7 @@ impl std::fmt::Debug for Cached {
             .field("generation", &self.generation)
             .field("invalid", &self.invalid)
             .field("token_generation", &self.token_generation)
+            .field("refresh_after", &self.refresh_after)
             .finish()
     }
 }
@@ -97,7 +105,7 @@ pub fn freshness(entry: Option<&Cached>, now: u64) -> Freshness {
     match entry {
         None => Freshness::Missing,
         Some(e) if e.invalid || now >= e.expires_at => Freshness::Unusable,
-        Some(e) if now + REFRESH_AHEAD_SECS >= e.expires_at => Freshness::RefreshAhead,
+        Some(e) if now + REFRESH_AHEAD_SECS >= e.expires_at && now >= e.refresh_after => Freshness::RefreshAhead,
         Some(_) => Freshness::Fresh,
     }
 }
@@ -112,9 +120,19 @@ pub fn basis(entry: Option<&Cached>) -> u64 {
     entry.map_or(0, |e| e.generation)
 }
 
-/// The entry to store after a successful fetch on top of `previous`.
+/// The entry to store after a successful fetch on top of `previous`. When
+/// WeChat handed back the still-valid token it had (stable_token before its
+/// own rotation window), the next refresh-ahead waits [`RECHECK_SECS`].
 pub fn next_entry(previous: Option<&Cached>, value: String, expires_in: u64, now: u64, token_generation: Option<u64>) -> Cached {
-    Cached { value, expires_at: now + expires_in, generation: basis(previous) + 1, invalid: false, token_generation }
+    let unchanged = previous.is_some_and(|p| !p.invalid && p.value == value);
+    Cached {
+        refresh_after: if unchanged { now + RECHECK_SECS } else { 0 },
+        value,
+        expires_at: now + expires_in,
+        generation: basis(previous) + 1,
+        invalid: false,
+        token_generation,
+    }
 }
 
 /// True when a waiter can stop: a newer generation is there and usable.
@@ -307,7 +325,7 @@ mod tests {
     const NOW: u64 = 1_700_000_000;
 
     fn entry(expires_at: u64) -> Cached {
-        Cached { value: "T1".into(), expires_at, generation: 3, invalid: false, token_generation: None }
+        Cached { value: "T1".into(), expires_at, generation: 3, invalid: false, token_generation: None, refresh_after: 0 }
     }
 
     fn keys() -> Keys {
@@ -324,6 +342,21 @@ mod tests {
         assert_eq!(freshness(Some(&entry(NOW)), NOW), Freshness::Unusable);
         let rejected = Cached { invalid: true, ..entry(NOW + 7200) };
         assert_eq!(freshness(Some(&rejected), NOW), Freshness::Unusable);
+        let rechecking = Cached { refresh_after: NOW + 1, ..entry(NOW + 10) };
+        assert_eq!(freshness(Some(&rechecking), NOW), Freshness::Fresh);
+        assert_eq!(freshness(Some(&rechecking), NOW + 1), Freshness::RefreshAhead);
+    }
+
+    #[test]
+    fn unchanged_stable_token_is_rechecked_later_not_at_once() {
+        let old = entry(NOW + 200);
+        let same = next_entry(Some(&old), "T1".into(), 200, NOW, None);
+        assert_eq!(same.refresh_after, NOW + RECHECK_SECS);
+        assert_eq!(freshness(Some(&same), NOW + 1), Freshness::Fresh);
+        let rotated = next_entry(Some(&old), "T2".into(), 7200, NOW, None);
+        assert_eq!(rotated.refresh_after, 0);
+        let after_rejection = next_entry(Some(&Cached { invalid: true, ..old }), "T1".into(), 200, NOW, None);
+        assert_eq!(after_rejection.refresh_after, 0);
     }
 
     #[test]

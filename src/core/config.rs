@@ -99,11 +99,16 @@ impl Config {
         };
         let api_base_raw = get("api_base");
         let api_base = parse_base_url("api_base", api_base_raw.as_deref().unwrap_or(DEFAULT_API_BASE));
-        let api_fallback_base = match (get("api_fallback_base"), api_base_raw) {
-            (Some(v), _) if v.trim() == "none" => Ok(None),
-            (Some(v), _) => parse_base_url("api_fallback_base", &v).map(Some),
-            (None, None) => parse_base_url("api_fallback_base", DEFAULT_API_FALLBACK_BASE).map(Some),
-            (None, Some(_)) => Ok(None),
+        // WeChat's standby host only backs WeChat's own host: with api_base
+        // pointed elsewhere (a proxy, the simulator) the default fallback is
+        // dropped, also when a manifest spells the default out.
+        let official_api = api_base_raw.as_deref().is_none_or(|v| same_url(v, DEFAULT_API_BASE));
+        let api_fallback_base = match get("api_fallback_base") {
+            Some(v) if v.trim() == "none" => Ok(None),
+            Some(v) if !official_api && same_url(&v, DEFAULT_API_FALLBACK_BASE) => Ok(None),
+            Some(v) => parse_base_url("api_fallback_base", &v).map(Some),
+            None if official_api => parse_base_url("api_fallback_base", DEFAULT_API_FALLBACK_BASE).map(Some),
+            None => Ok(None),
         };
 
         Self {
@@ -154,6 +159,10 @@ impl Config {
         .flatten()
         .collect()
     }
+}
+
+fn same_url(a: &str, b: &str) -> bool {
+    a.trim().trim_end_matches('/').eq_ignore_ascii_case(b)
 }
 
 fn parse_app_id(raw: &str) -> Setting<AppId> {
@@ -297,6 +306,15 @@ mod tests {
         let mut pairs = good();
         pairs.push(("api_fallback_base", "none"));
         assert!(matches!(load(&pairs).api_fallback_base, Ok(None)));
+        // A manifest that spells out the default fallback, with api_base overridden.
+        let mut pairs = good();
+        pairs.push(("api_base", "http://127.0.0.1:8080"));
+        pairs.push(("api_fallback_base", "https://api2.weixin.qq.com"));
+        assert!(matches!(load(&pairs).api_fallback_base, Ok(None)));
+        let mut pairs = good();
+        pairs.push(("api_base", "https://api.weixin.qq.com/"));
+        pairs.push(("api_fallback_base", "https://api2.weixin.qq.com"));
+        assert!(load(&pairs).api_fallback_base.unwrap().is_some());
     }
 
     #[test]

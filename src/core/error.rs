@@ -12,11 +12,21 @@ pub enum Error {
     InvalidSignature,
     /// The caller sent something malformed. `code` is the stable
     /// machine-readable reason (`invalid_scope`, `invalid_state`, ...).
-    InvalidInput { code: &'static str, message: String },
+    InvalidInput {
+        /// Stable machine-readable reason.
+        code: &'static str,
+        /// What was wrong, for people.
+        message: String,
+    },
     /// A variable is missing or malformed; the message names it.
     Config(String),
     /// WeChat answered with a non-zero `errcode`.
-    Upstream { errcode: i64, errmsg: String },
+    Upstream {
+        /// WeChat's errcode.
+        errcode: i64,
+        /// WeChat's errmsg.
+        errmsg: String,
+    },
     /// WeChat answered, but not with anything we can read (5xx, not JSON).
     BadAnswer(String),
     /// WeChat could not be reached (refused, reset, DNS, denied by the host).

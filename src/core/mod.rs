@@ -19,4 +19,4 @@ pub mod types;
 pub mod userinfo;
 pub mod verify;
 
-mod mac;
+pub(crate) mod mac;

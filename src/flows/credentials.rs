@@ -1,0 +1,177 @@
+//! Central control (中控) of the account's access_token and jsapi_ticket:
+//! one shared cache in the key-value store, refreshed ahead of expiry, and
+//! one upstream fetch per refresh however many requests and instances race
+//! (the policy is `core::cache`; this file does its reads and writes).
+
+use crate::core::cache::{self, Cached, Credential, ForceLog, Freshness, Keys, LeaseHolder, LeaseStep, StoredFailure};
+use crate::core::config::{need, TokenMode};
+use crate::core::error::Error;
+use crate::core::token::{self, Issued};
+use crate::core::types::{AccessToken, JsapiTicket};
+use crate::ports::Env;
+
+use super::store::{read, write};
+use super::upstream::{call_parsed, with_access_token};
+
+/// The cached access token and its remaining validity in seconds.
+pub fn access_token(env: &Env) -> Result<(AccessToken, u64), Error> {
+    let entry = access_token_entry(env)?;
+    Ok((AccessToken::new(entry.value.clone()), cache::remaining_secs(&entry, env.now_s())))
+}
+
+/// The cached jsapi_ticket.
+pub fn jsapi_ticket(env: &Env) -> Result<JsapiTicket, Error> {
+    Ok(JsapiTicket::new(credential(env, Credential::JsapiTicket)?.value))
+}
+
+/// The access-token cache entry (value and generation).
+pub fn access_token_entry(env: &Env) -> Result<Cached, Error> {
+    credential(env, Credential::AccessToken)
+}
+
+/// Drops `rejected` if it is still the cached access token, and with it the
+/// jsapi_ticket it fetched. Returns whether anything was dropped.
+pub fn invalidate_access_token(env: &Env, rejected: &str) -> Result<bool, Error> {
+    let keys = keys(env)?;
+    let Some(entry) = read(env, &keys.entry(Credential::AccessToken))? else {
+        return Ok(false);
+    };
+    let Some(dropped) = cache::invalidated(&entry, rejected) else {
+        return Ok(false);
+    };
+    write(env, &keys.entry(Credential::AccessToken), &dropped)?;
+    if let Some(ticket) = read(env, &keys.entry(Credential::JsapiTicket))? {
+        if cache::ticket_outlived(&ticket, dropped.generation) {
+            write(env, &keys.entry(Credential::JsapiTicket), &Cached { invalid: true, ..ticket })?;
+        }
+    }
+    Ok(true)
+}
+
+fn keys(env: &Env) -> Result<Keys, Error> {
+    Ok(Keys::new(need(&env.config.app_id)?))
+}
+
+fn credential(env: &Env, kind: Credential) -> Result<Cached, Error> {
+    let keys = keys(env)?;
+    let entry = read(env, &keys.entry(kind))?;
+    match (cache::freshness(entry.as_ref(), env.now_s()), entry) {
+        (Freshness::Fresh, Some(e)) => Ok(e),
+        (Freshness::RefreshAhead, Some(e)) => refresh_ahead(env, &keys, kind, e),
+        (_, entry) => refresh_or_wait(env, &keys, kind, entry),
+    }
+}
+
+/// Still valid but due: one request refreshes, everyone else (and this
+/// request, if the refresh fails) keeps using the current value.
+fn refresh_ahead(env: &Env, keys: &Keys, kind: Credential, entry: Cached) -> Result<Cached, Error> {
+    if env.kv.increment(&keys.lease(kind, entry.generation), 1)? != 1 {
+        return Ok(entry);
+    }
+    match hold_and_fetch(env, keys, kind, entry.generation) {
+        Ok(fresh) => Ok(fresh),
+        Err(e) => {
+            env.log.log(&format!("refresh-ahead of {kind:?} failed ({e}); still serving the current one"));
+            Ok(entry)
+        }
+    }
+}
+
+/// Unusable or missing: elect one fetcher for this generation; the others
+/// wait for its result, fail with its error, or take over a dead lease.
+fn refresh_or_wait(env: &Env, keys: &Keys, kind: Credential, entry: Option<Cached>) -> Result<Cached, Error> {
+    let gen = cache::basis(entry.as_ref());
+    if env.kv.increment(&keys.lease(kind, gen), 1)? == 1 {
+        return hold_and_fetch(env, keys, kind, gen);
+    }
+    let waiting_since = env.clock.now_ms();
+    loop {
+        env.clock.sleep_ms(cache::POLL_INTERVAL_MS);
+        let now_ms = env.clock.now_ms();
+        let current = read(env, &keys.entry(kind))?;
+        if cache::refreshed_since(current.as_ref(), gen, now_ms / 1000) {
+            return current.ok_or(Error::Busy);
+        }
+        let holder: Option<LeaseHolder> = read(env, &keys.holder(kind, gen))?;
+        match cache::after_lost_election(keys, kind, gen, holder.as_ref(), now_ms, waiting_since) {
+            LeaseStep::Wait => {}
+            LeaseStep::Fail(e) => return Err(e),
+            LeaseStep::TakeOver(key) => {
+                if env.kv.increment(&key, 1)? == 1 {
+                    env.log.log(&format!("taking over the {kind:?} refresh lease ({key})"));
+                    return hold_and_fetch(env, keys, kind, gen);
+                }
+            }
+        }
+        if now_ms.saturating_sub(waiting_since) >= cache::WAIT_BUDGET_MS {
+            return Err(Error::Busy);
+        }
+    }
+}
+
+/// Holds generation `gen`'s lease: records itself, fetches, stores the new
+/// generation (or its failure, for the waiters), and clears the lease.
+fn hold_and_fetch(env: &Env, keys: &Keys, kind: Credential, gen: u64) -> Result<Cached, Error> {
+    // The store may have moved on between our read and our election win.
+    let previous = read::<Cached>(env, &keys.entry(kind))?;
+    if cache::refreshed_since(previous.as_ref(), gen, env.now_s()) {
+        return previous.ok_or(Error::Busy);
+    }
+    let holder_key = keys.holder(kind, gen);
+    let holder = LeaseHolder { id: hex::encode(env.random::<8>()), since_ms: env.clock.now_ms(), failure: None };
+    write(env, &holder_key, &holder)?;
+    match fetch(env, keys, kind, previous.as_ref()) {
+        Ok((issued, token_generation)) => {
+            let next = cache::next_entry(previous.as_ref(), issued.value, issued.expires_in, env.now_s(), token_generation);
+            write(env, &keys.entry(kind), &next)?;
+            // Late contenders re-read the entry after winning, so clearing is safe.
+            let _ = env.kv.delete(&keys.lease(kind, gen));
+            let _ = env.kv.delete(&holder_key);
+            Ok(next)
+        }
+        Err(e) => {
+            let failed = LeaseHolder { failure: Some(StoredFailure::new(&e, env.clock.now_ms())), ..holder };
+            let _ = write(env, &holder_key, &failed);
+            Err(e)
+        }
+    }
+}
+
+/// One upstream fetch. For tickets, also the token generation used.
+fn fetch(env: &Env, keys: &Keys, kind: Credential, previous: Option<&Cached>) -> Result<(Issued, Option<u64>), Error> {
+    match kind {
+        Credential::AccessToken => fetch_access_token(env, keys, previous).map(|i| (i, None)),
+        Credential::JsapiTicket => with_access_token(env, |tok| {
+            let req = token::ticket_request(&AccessToken::new(tok.value.clone()));
+            call_parsed(env, &req, token::parse_ticket).map(|i| (i, Some(tok.generation)))
+        }),
+    }
+}
+
+fn fetch_access_token(env: &Env, keys: &Keys, previous: Option<&Cached>) -> Result<Issued, Error> {
+    let app_id = need(&env.config.app_id)?;
+    let secret = need(&env.config.app_secret)?;
+    if *need(&env.config.token_mode)? == TokenMode::Classic {
+        return call_parsed(env, &token::classic_token_request(app_id, secret), token::parse_token);
+    }
+    let issued = call_parsed(env, &token::stable_token_request(app_id, secret, false), token::parse_token)?;
+    if !cache::needs_forced_refresh(previous, &issued.value) {
+        return Ok(issued);
+    }
+    let now = env.now_s();
+    let log: ForceLog = read(env, &keys.force_log())?.unwrap_or_default();
+    if !cache::may_force(&log, now) {
+        return Err(Error::Upstream {
+            errcode: 40001,
+            errmsg: format!(
+                "WeChat rejected the access_token and stable_token returns the same one; a forced refresh is not allowed yet \
+                 (at least {} s apart, at most {} a day)",
+                cache::FORCE_MIN_INTERVAL_SECS,
+                cache::FORCE_MAX_PER_DAY
+            ),
+        });
+    }
+    write(env, &keys.force_log(), &cache::record_force(&log, now))?;
+    env.log.log("stable_token returned the rejected token; forcing a refresh");
+    call_parsed(env, &token::stable_token_request(app_id, secret, true), token::parse_token)
+}

@@ -1,0 +1,12 @@
+//! Flows: WeChat operations that need the outside world, written against the
+//! `ports` traits. They decide with the sans-IO `core` and only ask the ports
+//! to store, fetch, wait or draw randomness, so they run natively in tests
+//! with in-memory ports and in the component with the Spin adapters.
+
+pub mod credentials;
+pub mod jssdk;
+pub mod login;
+pub mod session;
+pub mod store;
+pub mod upstream;
+pub mod userinfo;

@@ -1,0 +1,15 @@
+//! The HTTP face as values: a [`Request`] in, a [`Response`] out. No WASI
+//! types here, so every route is tested natively; `spin::handler` only moves
+//! bytes between wasi:http and these values.
+
+pub mod error;
+pub mod limits;
+pub mod request;
+pub mod response;
+pub mod router;
+mod routes;
+
+pub use error::ApiError;
+pub use request::Request;
+pub use response::Response;
+pub use router::handle;

@@ -1,0 +1,16 @@
+//! `GET /healthz`: configuration health, without touching WeChat.
+
+use serde_json::json;
+
+use crate::http::{ApiError, Request, Response};
+use crate::ports::Env;
+
+/// `{"status":"ok"}`, or `"degraded"` with every configuration problem.
+pub fn healthz(_req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let problems = env.config.problems();
+    Ok(if problems.is_empty() {
+        Response::json(200, &json!({ "status": "ok" }))
+    } else {
+        Response::json(200, &json!({ "status": "degraded", "problems": problems }))
+    })
+}

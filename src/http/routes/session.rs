@@ -1,0 +1,37 @@
+//! `GET /api/me` and `POST /api/logout`: the session as the frontend sees it.
+
+use url::Url;
+
+use super::oauth::secure;
+use crate::core::config::need;
+use crate::core::origin::{AllowedOrigins, Origin};
+use crate::core::session::{clear_cookie, SESSION_COOKIE};
+use crate::flows::session;
+use crate::http::{ApiError, Request, Response};
+use crate::ports::Env;
+
+/// The profile stored at login, or `401 no_session`.
+pub fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    match session::current(env, req.cookie(SESSION_COOKIE))? {
+        Some(record) => Ok(Response::json(200, &record.profile)),
+        None => Err(ApiError::new(401, "no_session", "not logged in").with_header("www-authenticate", "Cookie")),
+    }
+}
+
+/// Ends the session; only from a page on an allowed origin (no cross-site logout).
+pub fn logout(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    if !same_origin(req, need(&env.config.allowed_origins)?) {
+        return Err(ApiError::new(403, "cross_origin", "logout must come from a page on an allowed origin"));
+    }
+    session::end(env, req.cookie(SESSION_COOKIE))?;
+    Ok(Response::empty(204).with_header("set-cookie", &clear_cookie(SESSION_COOKIE, secure(env)?)).with_header("cache-control", "no-store"))
+}
+
+/// The request's `Origin` (or, without one, its `Referer`'s origin) is allowed.
+fn same_origin(req: &Request, allowed: &AllowedOrigins) -> bool {
+    let origin = match req.header("origin") {
+        Some(o) => Origin::parse(o).ok(),
+        None => req.header("referer").and_then(|r| Url::parse(r).ok()).and_then(|u| Origin::of(&u)),
+    };
+    origin.is_some_and(|o| allowed.contains(&o))
+}

@@ -1,0 +1,78 @@
+//! The wasi:http entry point: incoming request → [`http::Request`] (limits
+//! enforced while reading), [`http::handle`], [`http::Response`] → outgoing.
+
+use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use spin_sdk::http_component;
+use wasi::io::streams::StreamError;
+
+use super::platform::with_env;
+use crate::http::{self, limits, ApiError, Request, Response};
+
+#[http_component]
+async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    let response = match read_request(incoming) {
+        Ok(request) => with_env(|env| http::handle(&request, env)),
+        Err(e) => e.into_response(),
+    };
+    write_response(out, response);
+}
+
+fn read_request(incoming: IncomingRequest) -> Result<Request, ApiError> {
+    let target = incoming.path_with_query().unwrap_or_else(|| "/".into());
+    let headers = incoming.headers().entries();
+    // Spin adds spin-* headers (full URL, route info); they are the host's, not the caller's.
+    let caller_headers = headers.iter().filter(|(k, _)| !k.to_ascii_lowercase().starts_with("spin-"));
+    limits::check_head(target.len(), caller_headers.map(|(k, v)| (k.as_str(), v.as_slice())))?;
+    let method = match incoming.method() {
+        Method::Get => "GET".to_owned(),
+        Method::Head => "HEAD".to_owned(),
+        Method::Post => "POST".to_owned(),
+        Method::Put => "PUT".to_owned(),
+        Method::Delete => "DELETE".to_owned(),
+        Method::Connect => "CONNECT".to_owned(),
+        Method::Options => "OPTIONS".to_owned(),
+        Method::Trace => "TRACE".to_owned(),
+        Method::Patch => "PATCH".to_owned(),
+        Method::Other(m) => m,
+    };
+    let mut request = Request::new(&method, &target);
+    request.headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned())).collect();
+    request.body = read_body(&incoming)?;
+    Ok(request)
+}
+
+fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, ApiError> {
+    let unreadable = || ApiError::new(400, "invalid_body", "the request body could not be read");
+    let body = incoming.consume().map_err(|_| unreadable())?;
+    let stream = body.stream().map_err(|_| unreadable())?;
+    let mut out = Vec::new();
+    loop {
+        match stream.blocking_read(16 * 1024) {
+            Ok(chunk) => {
+                out.extend_from_slice(&chunk);
+                if out.len() > limits::MAX_BODY_BYTES {
+                    return Err(limits::body_too_large());
+                }
+            }
+            Err(StreamError::Closed) => return Ok(out),
+            Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
+        }
+    }
+}
+
+fn write_response(out: ResponseOutparam, response: Response) {
+    let headers: Vec<(String, Vec<u8>)> = response.headers.iter().map(|(k, v)| (k.clone(), v.as_bytes().to_vec())).collect();
+    let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
+    let outgoing = OutgoingResponse::new(fields);
+    let _ = outgoing.set_status_code(response.status);
+    let Ok(body) = outgoing.body() else { return };
+    out.set(outgoing);
+    if let Ok(stream) = body.write() {
+        for chunk in response.body.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
+    }
+    let _ = OutgoingBody::finish(body, None);
+}

@@ -1,0 +1,49 @@
+//! The key-value port on `wasi:keyvalue/store` + `atomics` (draft2, in
+//! Spin's world since 3.0), store `default`. `increment` is the atomic
+//! primitive the single-flight lease is built on.
+
+use crate::core::error::Error;
+use crate::ports::KeyValue;
+use spin_sdk::wit::wasi::keyvalue::{atomics, store};
+
+/// The `default` store, or why it could not be opened.
+pub struct SpinKv {
+    bucket: Result<store::Bucket, Error>,
+}
+
+impl SpinKv {
+    /// Opens `default`; failures surface on first use, as `Error::Storage`.
+    pub fn open_default() -> Self {
+        Self { bucket: store::open("default").map_err(storage_error) }
+    }
+
+    fn bucket(&self) -> Result<&store::Bucket, Error> {
+        self.bucket.as_ref().map_err(Clone::clone)
+    }
+}
+
+impl KeyValue for SpinKv {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.bucket()?.get(key).map_err(storage_error)
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+        self.bucket()?.set(key, value).map_err(storage_error)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), Error> {
+        self.bucket()?.delete(key).map_err(storage_error)
+    }
+
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, Error> {
+        atomics::increment(self.bucket()?, key, delta).map_err(storage_error)
+    }
+}
+
+fn storage_error(e: store::Error) -> Error {
+    Error::Storage(match e {
+        store::Error::NoSuchStore => "no key-value store \"default\" (add key_value_stores = [\"default\"] to the component)".into(),
+        store::Error::AccessDenied => "access to key-value store \"default\" denied".into(),
+        store::Error::Other(m) => m,
+    })
+}

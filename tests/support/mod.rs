@@ -1,0 +1,315 @@
+//! In-memory ports for native tests: a key-value store with Spin's
+//! increment rules, wxmp-sim behind an `HttpClient`, a manual or real clock,
+//! seeded randomness and captured logs.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use wxmp::core::config::Config;
+use wxmp::core::error::Error;
+use wxmp::http::{self, Request, Response};
+use wxmp::ports::{Clock, Entropy, Env, HttpClient, KeyValue, Logger, OutboundRequest, OutboundResponse};
+use wxmp_sim::{Reply, Sim, SimConfig, SimRequest};
+
+pub const PUBLIC_URL: &str = "https://m.example.com";
+pub const API_BASE: &str = "http://api.sim";
+pub const FALLBACK_BASE: &str = "http://api2.sim";
+pub const OAUTH_BASE: &str = "http://open.sim";
+pub const SERVER_TOKEN: &str = "spamtest";
+pub const SESSION_SECRET: &str = "test-session-secret-0123456789abcdef";
+pub const ADMIN_KEY: &str = "admin-key-0123456789";
+
+/// A key-value store that, like Spin's SQLite store, refuses `increment`
+/// on a key that holds anything but an 8-byte little-endian counter.
+#[derive(Default)]
+pub struct MemKv {
+    map: Mutex<HashMap<String, Vec<u8>>>,
+    pub down: AtomicBool,
+    pub violations: Mutex<Vec<String>>,
+}
+
+impl MemKv {
+    fn check(&self) -> Result<(), Error> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Error::Storage("store unreachable".into()));
+        }
+        Ok(())
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.map.lock().unwrap().keys().cloned().collect()
+    }
+
+    pub fn raw(&self, key: &str) -> Option<Vec<u8>> {
+        self.map.lock().unwrap().get(key).cloned()
+    }
+
+    pub fn put(&self, key: &str, value: &[u8]) {
+        self.map.lock().unwrap().insert(key.to_owned(), value.to_vec());
+    }
+}
+
+impl KeyValue for MemKv {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.check()?;
+        Ok(self.map.lock().unwrap().get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+        self.check()?;
+        self.map.lock().unwrap().insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), Error> {
+        self.check()?;
+        self.map.lock().unwrap().remove(key);
+        Ok(())
+    }
+
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, Error> {
+        self.check()?;
+        let mut map = self.map.lock().unwrap();
+        let current = match map.get(key) {
+            None => 0,
+            Some(v) if v.len() == 8 => i64::from_le_bytes(v[..8].try_into().unwrap()),
+            Some(_) => {
+                self.violations.lock().unwrap().push(key.to_owned());
+                return Err(Error::Storage(format!("increment on non-counter key {key}")));
+            }
+        };
+        let next = current + delta;
+        map.insert(key.to_owned(), next.to_le_bytes().to_vec());
+        Ok(next)
+    }
+}
+
+/// Manual time that `sleep_ms` advances, or real time.
+pub struct TestClock {
+    manual: Option<AtomicU64>,
+}
+
+impl TestClock {
+    pub fn manual(start_ms: u64) -> Self {
+        Self { manual: Some(AtomicU64::new(start_ms)) }
+    }
+
+    pub fn real() -> Self {
+        Self { manual: None }
+    }
+
+    pub fn advance(&self, ms: u64) {
+        match &self.manual {
+            Some(t) => {
+                t.fetch_add(ms, Ordering::SeqCst);
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(ms)),
+        }
+    }
+}
+
+impl Clock for TestClock {
+    fn now_ms(&self) -> u64 {
+        match &self.manual {
+            Some(t) => t.load(Ordering::SeqCst),
+            None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64,
+        }
+    }
+
+    fn sleep_ms(&self, ms: u64) {
+        self.advance(ms);
+    }
+}
+
+/// Deterministic but never-repeating bytes (splitmix64).
+#[derive(Default)]
+pub struct SeqEntropy(AtomicU64);
+
+impl Entropy for SeqEntropy {
+    fn fill(&self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::SeqCst).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Logs(pub Mutex<Vec<String>>);
+
+impl Logger for Logs {
+    fn log(&self, line: &str) {
+        self.0.lock().unwrap().push(line.to_owned());
+    }
+}
+
+/// wxmp-sim answering both the API hosts and the OAuth host, in process.
+pub struct SimHttp {
+    pub sim: Arc<Sim>,
+    pub clock: Arc<TestClock>,
+    pub unreachable: Mutex<HashSet<String>>,
+    pub hosts_called: Mutex<Vec<String>>,
+}
+
+impl HttpClient for SimHttp {
+    fn send(&self, r: &OutboundRequest) -> Result<OutboundResponse, Error> {
+        let url = url::Url::parse(&r.url).expect("absolute URL");
+        let host = url.host_str().unwrap_or_default().to_owned();
+        self.hosts_called.lock().unwrap().push(host.clone());
+        if self.unreachable.lock().unwrap().contains(&host) {
+            return Err(Error::Transport("connection refused".into()));
+        }
+        let req = SimRequest::new(r.method, &r.url, r.body.clone().unwrap_or_default());
+        match self.sim.handle(&req, self.clock.now_ms()) {
+            Reply::Drop => Err(Error::Transport("connection reset by peer".into())),
+            Reply::Respond { delay_ms, .. } if delay_ms >= r.timeouts.total_ms => {
+                self.clock.advance(r.timeouts.total_ms);
+                Err(Error::Timeout(format!("no complete answer within {} ms", r.timeouts.total_ms)))
+            }
+            Reply::Respond { delay_ms, response } => {
+                self.clock.advance(delay_ms);
+                Ok(OutboundResponse { status: response.status, body: response.body })
+            }
+        }
+    }
+}
+
+/// One wxmp deployment (config + shared store) talking to one simulator.
+pub struct World {
+    pub sim: Arc<Sim>,
+    pub kv: Arc<MemKv>,
+    pub clock: Arc<TestClock>,
+    pub http: Arc<SimHttp>,
+    pub entropy: Arc<SeqEntropy>,
+    pub logs: Arc<Logs>,
+    pub vars: HashMap<String, String>,
+    pub config: Config,
+}
+
+pub fn base_vars(sim: &SimConfig) -> HashMap<String, String> {
+    [
+        ("app_id", sim.app_id.as_str()),
+        ("app_secret", sim.app_secret.as_str()),
+        ("token", SERVER_TOKEN),
+        ("public_url", PUBLIC_URL),
+        ("allowed_origins", "https://m.example.com,http://localhost:3000"),
+        ("session_secret", SESSION_SECRET),
+        ("admin_key", ADMIN_KEY),
+        ("api_base", API_BASE),
+        ("api_fallback_base", FALLBACK_BASE),
+        ("oauth_base", OAUTH_BASE),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+impl World {
+    /// A world with a manual clock at a fixed start time.
+    pub fn new() -> Self {
+        Self::with_clock(TestClock::manual(1_700_000_000_000), |_| {})
+    }
+
+    /// A world with the given clock and variable overrides.
+    pub fn with_clock(clock: TestClock, tweak: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let sim = Arc::new(Sim::new(SimConfig::default()));
+        let mut vars = base_vars(sim.config());
+        tweak(&mut vars);
+        let clock = Arc::new(clock);
+        let config = Config::load(|k| vars.get(k).cloned());
+        let http = Arc::new(SimHttp { sim: sim.clone(), clock: clock.clone(), unreachable: Mutex::default(), hosts_called: Mutex::default() });
+        Self { sim, kv: Arc::default(), clock, http, entropy: Arc::default(), logs: Arc::default(), vars, config }
+    }
+
+    /// Another instance of the same deployment: same store, sim and clock.
+    pub fn sibling(&self) -> Self {
+        Self {
+            sim: self.sim.clone(),
+            kv: self.kv.clone(),
+            clock: self.clock.clone(),
+            http: self.http.clone(),
+            entropy: Arc::new(SeqEntropy(AtomicU64::new(self.entropy.0.load(Ordering::SeqCst) ^ 0xDEAD_BEEF))),
+            logs: self.logs.clone(),
+            vars: self.vars.clone(),
+            config: Config::load(|k| self.vars.get(k).cloned()),
+        }
+    }
+
+    pub fn env(&self) -> Env<'_> {
+        Env { config: &self.config, kv: &*self.kv, http: &*self.http, clock: &*self.clock, entropy: &*self.entropy, log: &*self.logs }
+    }
+
+    pub fn send(&self, req: Request) -> Response {
+        http::handle(&req, &self.env())
+    }
+
+    pub fn get(&self, path_and_query: &str) -> Response {
+        self.send(Request::new("GET", path_and_query))
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Follows WeChat's authorize URL on the simulator, as a browser would.
+    pub fn authorize(&self, authorize_url: &str, extra: &str) -> String {
+        let url = authorize_url.split('#').next().unwrap().to_owned() + extra;
+        match self.sim.handle(&SimRequest::new("GET", &url, Vec::new()), self.now_ms()) {
+            Reply::Respond { response, .. } => {
+                assert_eq!(response.status, 302, "sim authorize: {}", String::from_utf8_lossy(&response.body));
+                response.headers.iter().find(|(k, _)| k == "location").unwrap().1.clone()
+            }
+            Reply::Drop => panic!("sim dropped authorize"),
+        }
+    }
+}
+
+/// A minimal cookie jar: name → value from Set-Cookie headers.
+#[derive(Default, Clone, Debug)]
+pub struct Jar(pub HashMap<String, String>);
+
+impl Jar {
+    pub fn absorb(&mut self, resp: &Response) {
+        for (k, v) in &resp.headers {
+            if k == "set-cookie" {
+                let pair = v.split(';').next().unwrap();
+                let (name, value) = pair.split_once('=').unwrap();
+                if value.is_empty() || v.contains("Max-Age=0") {
+                    self.0.remove(name);
+                } else {
+                    self.0.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+    }
+
+    pub fn header(&self) -> String {
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    pub fn on(&self, req: Request) -> Request {
+        if self.0.is_empty() {
+            req
+        } else {
+            req.with_header("cookie", &self.header())
+        }
+    }
+}
+
+pub fn json(resp: &Response) -> serde_json::Value {
+    serde_json::from_slice(&resp.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&resp.body)))
+}
+
+pub fn location(resp: &Response) -> String {
+    resp.header("location").unwrap_or_else(|| panic!("no location; status {}", resp.status)).to_owned()
+}
+
+pub fn query_of(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
