@@ -20,7 +20,8 @@ const WASI_DEPS: &[&str] = &[
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=wit/wechat-mp.wit");
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let deps = root.join("wit/deps");
     if WASI_DEPS.iter().all(|d| deps.join(d).is_dir()) {
         return;
@@ -45,7 +46,11 @@ fn spin_sdk_wit_dir(root: &Path) -> Option<PathBuf> {
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
     meta["packages"].as_array()?.iter().find_map(|p| {
         (p["name"] == "spin-sdk" && p["version"] == "5.2.0")
-            .then(|| Path::new(p["manifest_path"].as_str()?).parent().map(|d| d.join("wit")))
+            .then(|| {
+                Path::new(p["manifest_path"].as_str()?)
+                    .parent()
+                    .map(|d| d.join("wit"))
+            })
             .flatten()
     })
 }

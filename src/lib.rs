@@ -29,6 +29,7 @@ pub mod core;
 pub mod flows;
 pub mod http;
 pub mod ports;
+pub mod wit;
 
 #[cfg(target_arch = "wasm32")]
 mod spin;

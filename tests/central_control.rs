@@ -19,21 +19,32 @@ fn token_req() -> Request {
 }
 
 fn calls(w: &World) -> (u64, u64) {
-    (w.sim.calls("/cgi-bin/stable_token"), w.sim.calls("/cgi-bin/ticket/getticket"))
+    (
+        w.sim.calls("/cgi-bin/stable_token"),
+        w.sim.calls("/cgi-bin/ticket/getticket"),
+    )
 }
 
 fn assert_no_counter_misuse(w: &World) {
-    assert!(w.kv.violations.lock().unwrap().is_empty(), "increment on non-counter keys: {:?}", w.kv.violations.lock().unwrap());
+    assert!(
+        w.kv.violations.lock().unwrap().is_empty(),
+        "increment on non-counter keys: {:?}",
+        w.kv.violations.lock().unwrap()
+    );
 }
 
 #[test]
 fn cold_burst_across_instances_fetches_once() {
     let w = World::with_clock(TestClock::real(), |_| {});
     // A slow first fetch, so the other requests really pile up behind it.
-    w.sim.inject("/cgi-bin/stable_token", Fault::Delay { ms: 150 }, 1);
+    w.sim
+        .inject("/cgi-bin/stable_token", Fault::Delay { ms: 150 }, 1);
     let instances: Vec<World> = (0..64).map(|_| w.sibling()).collect();
     let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = instances.iter().map(|inst| s.spawn(move || inst.get(PAGE).status)).collect();
+        let handles: Vec<_> = instances
+            .iter()
+            .map(|inst| s.spawn(move || inst.get(PAGE).status))
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
@@ -59,10 +70,16 @@ fn refresh_ahead_fetches_once_inside_the_window_and_keeps_serving() {
     let first = json(&w.send(token_req()))["access_token"].clone();
     w.clock.advance((7200 - 299) * 1000);
     let r = json(&w.send(token_req()));
-    assert_ne!(r["access_token"], first, "refreshed inside WeChat's rotation window");
+    assert_ne!(
+        r["access_token"], first,
+        "refreshed inside WeChat's rotation window"
+    );
     assert_eq!(r["expires_in"], 7200);
     for _ in 0..5 {
-        assert_eq!(json(&w.send(token_req()))["access_token"], r["access_token"]);
+        assert_eq!(
+            json(&w.send(token_req()))["access_token"],
+            r["access_token"]
+        );
     }
     assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 2);
 }
@@ -72,7 +89,14 @@ fn failed_refresh_ahead_keeps_the_valid_token() {
     let w = World::new();
     let first = json(&w.send(token_req()))["access_token"].clone();
     w.clock.advance((7200 - 200) * 1000);
-    w.sim.inject("/cgi-bin/stable_token", Fault::Errcode { errcode: -1, errmsg: None }, 1);
+    w.sim.inject(
+        "/cgi-bin/stable_token",
+        Fault::Errcode {
+            errcode: -1,
+            errmsg: None,
+        },
+        1,
+    );
     let r = w.send(token_req());
     assert_eq!(r.status, 200);
     assert_eq!(json(&r)["access_token"], first);
@@ -90,7 +114,14 @@ fn expired_cache_fetches_anew() {
 #[test]
 fn rejected_token_on_getticket_is_refetched_once_then_succeeds() {
     let w = World::new();
-    w.sim.inject("/cgi-bin/ticket/getticket", Fault::Errcode { errcode: 40001, errmsg: None }, 1);
+    w.sim.inject(
+        "/cgi-bin/ticket/getticket",
+        Fault::Errcode {
+            errcode: 40001,
+            errmsg: None,
+        },
+        1,
+    );
     let r = w.get(PAGE);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     // stable_token: the first fetch, a normal one that hands back the same
@@ -102,13 +133,38 @@ fn rejected_token_on_getticket_is_refetched_once_then_succeeds() {
 #[test]
 fn forced_refreshes_are_rate_limited() {
     let w = World::new();
-    w.sim.inject("/cgi-bin/ticket/getticket", Fault::Errcode { errcode: 40001, errmsg: None }, 3);
+    w.sim.inject(
+        "/cgi-bin/ticket/getticket",
+        Fault::Errcode {
+            errcode: 40001,
+            errmsg: None,
+        },
+        3,
+    );
     let r = w.get(PAGE);
-    assert_eq!((r.status, json(&r)["errcode"].as_i64()), (502, Some(40001)), "retried once, then surfaced");
+    assert_eq!(
+        (r.status, json(&r)["errcode"].as_i64()),
+        (502, Some(40001)),
+        "retried once, then surfaced"
+    );
     w.clock.advance(2_000);
     let r = w.get(PAGE);
-    assert_eq!((r.status, json(&r)["error"].as_str(), json(&r)["errcode"].as_i64()), (502, Some("upstream"), Some(40001)));
-    assert!(json(&r)["errmsg"].as_str().unwrap().contains("forced refresh is not allowed yet"), "{}", json(&r));
+    assert_eq!(
+        (
+            r.status,
+            json(&r)["error"].as_str(),
+            json(&r)["errcode"].as_i64()
+        ),
+        (502, Some("upstream"), Some(40001))
+    );
+    assert!(
+        json(&r)["errmsg"]
+            .as_str()
+            .unwrap()
+            .contains("forced refresh is not allowed yet"),
+        "{}",
+        json(&r)
+    );
     assert_eq!(calls(&w), (4, 3));
     // 30 s later a forced refresh is allowed again, and all is well.
     w.clock.advance(30_000);
@@ -120,9 +176,22 @@ fn classic_mode_refetches_a_rejected_token() {
     let w = World::with_clock(TestClock::manual(1_700_000_000_000), |v| {
         v.insert("token_mode".into(), "classic".into());
     });
-    w.sim.inject("/cgi-bin/ticket/getticket", Fault::Errcode { errcode: 42001, errmsg: None }, 1);
+    w.sim.inject(
+        "/cgi-bin/ticket/getticket",
+        Fault::Errcode {
+            errcode: 42001,
+            errmsg: None,
+        },
+        1,
+    );
     assert_eq!(w.get(PAGE).status, 200);
-    assert_eq!((w.sim.calls("/cgi-bin/token"), w.sim.calls("/cgi-bin/ticket/getticket")), (2, 2));
+    assert_eq!(
+        (
+            w.sim.calls("/cgi-bin/token"),
+            w.sim.calls("/cgi-bin/ticket/getticket")
+        ),
+        (2, 2)
+    );
     assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 0);
 }
 
@@ -130,26 +199,55 @@ fn classic_mode_refetches_a_rejected_token() {
 fn errors_needing_a_human_are_surfaced_and_not_retried_in_a_loop() {
     for errcode in [40164, 40125, 40013] {
         let w = World::new();
-        w.sim.inject("/cgi-bin/stable_token", Fault::Errcode { errcode, errmsg: None }, 100);
+        w.sim.inject(
+            "/cgi-bin/stable_token",
+            Fault::Errcode {
+                errcode,
+                errmsg: None,
+            },
+            100,
+        );
         for _ in 0..10 {
             let r = w.send(token_req());
-            assert_eq!((r.status, json(&r)["errcode"].as_i64()), (502, Some(errcode)));
+            assert_eq!(
+                (r.status, json(&r)["errcode"].as_i64()),
+                (502, Some(errcode))
+            );
             w.clock.advance(1_000);
         }
-        assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 1, "{errcode}: one call for 10 requests over 10 s");
+        assert_eq!(
+            w.sim.calls("/cgi-bin/stable_token"),
+            1,
+            "{errcode}: one call for 10 requests over 10 s"
+        );
         w.clock.advance(30_000);
         w.send(token_req());
-        assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 2, "{errcode}: retried after the hold");
+        assert_eq!(
+            w.sim.calls("/cgi-bin/stable_token"),
+            2,
+            "{errcode}: retried after the hold"
+        );
     }
 }
 
 #[test]
 fn transient_errors_are_retried_after_a_second() {
     let w = World::new();
-    w.sim.inject("/cgi-bin/stable_token", Fault::Errcode { errcode: -1, errmsg: None }, 1);
+    w.sim.inject(
+        "/cgi-bin/stable_token",
+        Fault::Errcode {
+            errcode: -1,
+            errmsg: None,
+        },
+        1,
+    );
     let r = w.send(token_req());
     assert_eq!((r.status, json(&r)["errcode"].as_i64()), (502, Some(-1)));
-    assert_eq!(w.send(token_req()).status, 502, "held: same error without a call");
+    assert_eq!(
+        w.send(token_req()).status,
+        502,
+        "held: same error without a call"
+    );
     assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 1);
     w.clock.advance(1_000);
     assert_eq!(w.send(token_req()).status, 200);
@@ -162,15 +260,31 @@ fn a_dead_lease_holder_is_taken_over_after_the_lease_ttl() {
     let app = w.sim.config().app_id.clone();
     // An instance won the election and died before fetching.
     w.kv.put(&format!("wxmp:{app}:lease:token:0"), &1i64.to_le_bytes());
-    let holder = LeaseHolder { id: "dead".into(), since_ms: w.now_ms(), failure: None };
-    w.kv.put(&format!("wxmp:{app}:holder:token:0"), &serde_json::to_vec(&holder).unwrap());
+    let holder = LeaseHolder {
+        id: "dead".into(),
+        since_ms: w.now_ms(),
+        failure: None,
+    };
+    w.kv.put(
+        &format!("wxmp:{app}:holder:token:0"),
+        &serde_json::to_vec(&holder).unwrap(),
+    );
     let started = w.now_ms();
     let r = w.send(token_req());
     assert_eq!(r.status, 200);
     let waited = w.now_ms() - started;
-    assert!((LEASE_TTL_MS..LEASE_TTL_MS + 1_000).contains(&waited), "waited {waited} ms");
+    assert!(
+        (LEASE_TTL_MS..LEASE_TTL_MS + 1_000).contains(&waited),
+        "waited {waited} ms"
+    );
     assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 1);
-    assert!(w.logs.0.lock().unwrap().iter().any(|l| l.contains("taking over")));
+    assert!(w
+        .logs
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("taking over")));
     assert_no_counter_misuse(&w);
 }
 
@@ -188,10 +302,20 @@ fn waiters_give_up_with_busy_when_nobody_can_take_over() {
     let w = World::new();
     let app = w.sim.config().app_id.clone();
     w.kv.put(&format!("wxmp:{app}:lease:token:0"), &1i64.to_le_bytes());
-    let holder = LeaseHolder { id: "slow".into(), since_ms: w.now_ms(), failure: None };
-    w.kv.put(&format!("wxmp:{app}:holder:token:0"), &serde_json::to_vec(&holder).unwrap());
+    let holder = LeaseHolder {
+        id: "slow".into(),
+        since_ms: w.now_ms(),
+        failure: None,
+    };
+    w.kv.put(
+        &format!("wxmp:{app}:holder:token:0"),
+        &serde_json::to_vec(&holder).unwrap(),
+    );
     // Someone else already took the takeover slot (and is still working).
-    w.kv.put(&format!("wxmp:{app}:lease:token:0:takeover:slow"), &1i64.to_le_bytes());
+    w.kv.put(
+        &format!("wxmp:{app}:lease:token:0:takeover:slow"),
+        &1i64.to_le_bytes(),
+    );
     let started = w.now_ms();
     let r = w.send(token_req());
     assert_eq!((r.status, json(&r)["error"].as_str()), (503, Some("busy")));
@@ -207,7 +331,13 @@ fn unreachable_api_host_fails_over_to_the_fallback() {
     assert_eq!(w.get(PAGE).status, 200);
     let hosts = w.http.hosts_called.lock().unwrap().clone();
     assert_eq!(hosts, ["api.sim", "api2.sim", "api.sim", "api2.sim"]);
-    assert!(w.logs.0.lock().unwrap().iter().any(|l| l.contains("trying api2.sim")));
+    assert!(w
+        .logs
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("trying api2.sim")));
 }
 
 #[test]
@@ -217,30 +347,48 @@ fn without_a_fallback_an_unreachable_host_is_504() {
     });
     w.http.unreachable.lock().unwrap().insert("api.sim".into());
     let r = w.send(token_req());
-    assert_eq!((r.status, json(&r)["error"].as_str()), (504, Some("upstream_timeout")));
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (504, Some("upstream_timeout"))
+    );
 }
 
 #[test]
 fn slow_upstream_is_cut_off_at_the_time_limit() {
     let w = World::new();
-    w.sim.inject("/cgi-bin/stable_token", Fault::Delay { ms: 30_000 }, 1);
+    w.sim
+        .inject("/cgi-bin/stable_token", Fault::Delay { ms: 30_000 }, 1);
     let started = w.now_ms();
     let r = w.send(token_req());
-    assert_eq!((r.status, json(&r)["error"].as_str()), (504, Some("upstream_timeout")));
-    assert_eq!(w.now_ms() - started, 4_500, "bounded by the total time limit");
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (504, Some("upstream_timeout"))
+    );
+    assert_eq!(
+        w.now_ms() - started,
+        4_500,
+        "bounded by the total time limit"
+    );
 }
 
 #[test]
 fn server_errors_and_dropped_connections_are_502_and_504() {
     let w = World::new();
-    w.sim.inject("/cgi-bin/stable_token", Fault::Status { status: 502 }, 1);
+    w.sim
+        .inject("/cgi-bin/stable_token", Fault::Status { status: 502 }, 1);
     let r = w.send(token_req());
-    assert_eq!((r.status, json(&r)["error"].as_str()), (502, Some("upstream")));
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (502, Some("upstream"))
+    );
     assert!(json(&r).get("errcode").is_none());
     w.clock.advance(1_000);
     w.sim.inject("/cgi-bin/stable_token", Fault::Drop, 2);
     let r = w.send(token_req());
-    assert_eq!((r.status, json(&r)["error"].as_str()), (504, Some("upstream_timeout")));
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (504, Some("upstream_timeout"))
+    );
 }
 
 #[test]

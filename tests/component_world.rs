@@ -19,11 +19,16 @@ fn wasm_path() -> PathBuf {
 fn component() -> (Resolve, WorldId) {
     let path = wasm_path();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; build it first: cargo build --target wasm32-wasip2 --release", path.display())
+        panic!(
+            "{}: {e}; build it first: cargo build --target wasm32-wasip2 --release",
+            path.display()
+        )
     });
     match wit_component::decode(&bytes).expect("decode component") {
         wit_component::DecodedWasm::Component(resolve, world) => (resolve, world),
-        wit_component::DecodedWasm::WitPackage(..) => panic!("expected a component, found a WIT package"),
+        wit_component::DecodedWasm::WitPackage(..) => {
+            panic!("expected a component, found a WIT package")
+        }
     }
 }
 
@@ -35,8 +40,16 @@ fn spin_sdk_wit() -> PathBuf {
         .output()
         .expect("cargo metadata");
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
-    let pkg = meta["packages"].as_array().unwrap().iter().find(|p| p["name"] == "spin-sdk").expect("spin-sdk in the dependency graph");
-    Path::new(pkg["manifest_path"].as_str().unwrap()).parent().unwrap().join("wit")
+    let pkg = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "spin-sdk")
+        .expect("spin-sdk in the dependency graph");
+    Path::new(pkg["manifest_path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .join("wit")
 }
 
 /// `(interface name with version, function names)` for a world's imports or exports.
@@ -60,19 +73,31 @@ fn track(name: &str) -> (String, String) {
     let (base, version) = name.split_once('@').unwrap_or((name, ""));
     let mut parts = version.split('.');
     let major = parts.next().unwrap_or("");
-    let track = if major == "0" { format!("0.{}", parts.next().unwrap_or("")) } else { major.to_owned() };
+    let track = if major == "0" {
+        format!("0.{}", parts.next().unwrap_or(""))
+    } else {
+        major.to_owned()
+    };
     (base.to_owned(), track)
 }
 
 fn spin_world(resolve: &Resolve, package: &str, world: &str) -> WorldId {
-    let pkg = resolve.package_names.iter().find(|(n, _)| n.to_string() == package).map(|(_, id)| *id).unwrap_or_else(|| panic!("{package} in spin-sdk's WIT"));
+    let pkg = resolve
+        .package_names
+        .iter()
+        .find(|(n, _)| n.to_string() == package)
+        .map(|(_, id)| *id)
+        .unwrap_or_else(|| panic!("{package} in spin-sdk's WIT"));
     resolve.packages[pkg].worlds[world]
 }
 
 #[test]
 fn exports_the_wechat_interfaces_and_the_http_handler() {
     let (resolve, world) = component();
-    let exports: Vec<String> = interfaces(&resolve, world, false).into_iter().map(|(n, _)| n).collect();
+    let exports: Vec<String> = interfaces(&resolve, world, false)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     for expected in [
         "wechat:mp/verify@0.1.0",
         "wechat:mp/oauth@0.1.0",
@@ -82,7 +107,10 @@ fn exports_the_wechat_interfaces_and_the_http_handler() {
         "wechat:mp/types@0.1.0",
         "wasi:http/incoming-handler@0.2.0",
     ] {
-        assert!(exports.iter().any(|e| e == expected), "missing export {expected}; exports: {exports:?}");
+        assert!(
+            exports.iter().any(|e| e == expected),
+            "missing export {expected}; exports: {exports:?}"
+        );
     }
 }
 
@@ -92,21 +120,39 @@ fn imports_only_what_spin_gives_an_http_component() {
     let mut spin = Resolve::default();
     spin.push_dir(spin_sdk_wit()).expect("parse spin-sdk WIT");
     let hosts = [
-        ("Spin 3.0", spin_world(&spin, "fermyon:spin@3.0.0", "http-trigger")),
-        ("Spin 3.4+/4.x", spin_world(&spin, "spin:up@3.4.0", "http-trigger")),
+        (
+            "Spin 3.0",
+            spin_world(&spin, "fermyon:spin@3.0.0", "http-trigger"),
+        ),
+        (
+            "Spin 3.4+/4.x",
+            spin_world(&spin, "spin:up@3.4.0", "http-trigger"),
+        ),
     ];
     let imports = interfaces(&resolve, world, true);
     assert!(!imports.is_empty());
-    eprintln!("imports: {:?}", imports.iter().map(|(n, f)| format!("{n} ({})", f.len())).collect::<Vec<_>>());
+    eprintln!(
+        "imports: {:?}",
+        imports
+            .iter()
+            .map(|(n, f)| format!("{n} ({})", f.len()))
+            .collect::<Vec<_>>()
+    );
     for (host, spin_world) in hosts {
         let offered = interfaces(&spin, spin_world, true);
         for (name, funcs) in &imports {
             let wanted = track(name);
             let Some((_, host_funcs)) = offered.iter().find(|(n, _)| track(n) == wanted) else {
-                panic!("{host} does not offer {name}; it offers {:?}", offered.iter().map(|(n, _)| n).collect::<Vec<_>>());
+                panic!(
+                    "{host} does not offer {name}; it offers {:?}",
+                    offered.iter().map(|(n, _)| n).collect::<Vec<_>>()
+                );
             };
             for f in funcs {
-                assert!(host_funcs.contains(f), "{host}'s {name} has no function {f}");
+                assert!(
+                    host_funcs.contains(f),
+                    "{host}'s {name} has no function {f}"
+                );
             }
         }
     }
@@ -114,6 +160,8 @@ fn imports_only_what_spin_gives_an_http_component() {
 
 #[test]
 fn component_stays_under_one_mebibyte() {
-    let size = std::fs::metadata(wasm_path()).expect("built component").len();
+    let size = std::fs::metadata(wasm_path())
+        .expect("built component")
+        .len();
     assert!(size <= 1024 * 1024, "component is {size} bytes");
 }

@@ -25,14 +25,26 @@ fn broken_config_degrades_health_and_fails_only_dependent_routes() {
     });
     let h = w.get("/healthz");
     assert_eq!(h.status, 200);
-    assert_eq!(json(&h), serde_json::json!({"status": "degraded", "problems": ["session_secret: must be at least 32 bytes"]}));
+    assert_eq!(
+        json(&h),
+        serde_json::json!({"status": "degraded", "problems": ["session_secret: must be at least 32 bytes"]})
+    );
     let login = w.get("/oauth/login");
     assert_eq!(login.status, 500);
     assert_eq!(json(&login)["error"], "config");
-    assert_eq!(json(&login)["message"], "configuration: session_secret: must be at least 32 bytes");
+    assert_eq!(
+        json(&login)["message"],
+        "configuration: session_secret: must be at least 32 bytes"
+    );
     // Server verification does not need the session secret.
     let sig = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, "1", "n"]);
-    assert_eq!(w.get(&format!("/wx?signature={sig}&timestamp=1&nonce=n&echostr=hi")).status, 200);
+    assert_eq!(
+        w.get(&format!(
+            "/wx?signature={sig}&timestamp=1&nonce=n&echostr=hi"
+        ))
+        .status,
+        200
+    );
 }
 
 #[test]
@@ -47,12 +59,16 @@ fn server_verification_echoes_only_with_the_right_signature() {
     assert_eq!(bad.status, 403);
     assert_eq!(json(&bad)["error"], "invalid_signature");
     let missing = w.get("/wx?timestamp=1&nonce=2&echostr=x");
-    assert_eq!((missing.status, json(&missing)["error"].as_str()), (400, Some("missing_parameter")));
+    assert_eq!(
+        (missing.status, json(&missing)["error"].as_str()),
+        (400, Some("missing_parameter"))
+    );
 }
 
 #[test]
 fn message_push_is_not_implemented_yet() {
-    let r = World::new().send(Request::new("POST", "/wx?signature=x&timestamp=1&nonce=2").with_body("<xml/>"));
+    let r = World::new()
+        .send(Request::new("POST", "/wx?signature=x&timestamp=1&nonce=2").with_body("<xml/>"));
     assert_eq!(r.status, 501);
     assert_eq!(json(&r)["error"], "not_implemented");
 }
@@ -61,7 +77,10 @@ fn message_push_is_not_implemented_yet() {
 fn unknown_routes_and_wrong_methods() {
     let w = World::new();
     let r = w.get("/nope");
-    assert_eq!((r.status, json(&r)["error"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (404, Some("not_found"))
+    );
     for (method, path, allow) in [
         ("DELETE", "/wx", "GET, POST"),
         ("POST", "/oauth/login", "GET"),
@@ -96,21 +115,43 @@ fn login_redirects_to_the_exact_authorize_url() {
     );
     let cookie = r.header("set-cookie").unwrap();
     assert!(cookie.starts_with("wxmp_login="), "{cookie}");
-    assert!(cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Max-Age=600; Secure"), "{cookie}");
+    assert!(
+        cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Max-Age=600; Secure"),
+        "{cookie}"
+    );
     assert_eq!(r.header("cache-control"), Some("no-store"));
     // The default scope is snsapi_base.
-    assert_eq!(query_of(&location(&w.get("/oauth/login")), "scope").as_deref(), Some("snsapi_base"));
+    assert_eq!(
+        query_of(&location(&w.get("/oauth/login")), "scope").as_deref(),
+        Some("snsapi_base")
+    );
 }
 
 #[test]
 fn login_refuses_bad_scope_and_open_redirects() {
     let w = World::new();
     let r = w.get("/oauth/login?scope=snsapi_login");
-    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_scope")));
-    for rt in ["//evil.com", "https://evil.com/", "https://m.example.com.evil/", "https://user@m.example.com/", "/\\evil", "%2F%2Fevil.com", "/\\/evil.com", "HTTPS://EVIL.COM"] {
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+    for rt in [
+        "//evil.com",
+        "https://evil.com/",
+        "https://m.example.com.evil/",
+        "https://user@m.example.com/",
+        "/\\evil",
+        "%2F%2Fevil.com",
+        "/\\/evil.com",
+        "HTTPS://EVIL.COM",
+    ] {
         let enc: String = url::form_urlencoded::byte_serialize(rt.as_bytes()).collect();
         let r = w.get(&format!("/oauth/login?return_to={enc}"));
-        assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_return_to")), "{rt}");
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (400, Some("invalid_return_to")),
+            "{rt}"
+        );
     }
     assert!(w.kv.keys().is_empty(), "nothing stored for refused logins");
 }
@@ -120,7 +161,14 @@ fn login(w: &World, scope: &str, return_to: &str) -> (Jar, wxmp::http::Response)
     let mut jar = Jar::default();
     let start = w.get(&format!("/oauth/login?scope={scope}&return_to={return_to}"));
     jar.absorb(&start);
-    let callback = w.authorize(&location(&start), if scope == "snsapi_userinfo" { "&sim_decision=allow" } else { "" });
+    let callback = w.authorize(
+        &location(&start),
+        if scope == "snsapi_userinfo" {
+            "&sim_decision=allow"
+        } else {
+            ""
+        },
+    );
     let path = callback.strip_prefix(PUBLIC_URL).unwrap();
     let done = w.send(jar.on(Request::new("GET", path)));
     jar.absorb(&done);
@@ -134,7 +182,11 @@ fn snsapi_userinfo_login_yields_the_full_profile() {
     assert_eq!(done.status, 302);
     assert_eq!(location(&done), "https://m.example.com/shop?item=1");
     let cookie = done.header("set-cookie").unwrap();
-    assert!(cookie.starts_with("wxmp_session=") && cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Secure"), "{cookie}");
+    assert!(
+        cookie.starts_with("wxmp_session=")
+            && cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Secure"),
+        "{cookie}"
+    );
     let me = w.send(jar.on(Request::new("GET", "/api/me")));
     assert_eq!(me.status, 200);
     let user = &w.sim.config().users[0];
@@ -146,7 +198,13 @@ fn snsapi_userinfo_login_yields_the_full_profile() {
             "headimgurl": user.headimgurl, "privilege": []
         })
     );
-    assert_eq!((w.sim.calls("/sns/oauth2/access_token"), w.sim.calls("/sns/userinfo")), (1, 1));
+    assert_eq!(
+        (
+            w.sim.calls("/sns/oauth2/access_token"),
+            w.sim.calls("/sns/userinfo")
+        ),
+        (1, 1)
+    );
 }
 
 #[test]
@@ -156,7 +214,10 @@ fn snsapi_base_login_yields_ids_only_and_never_calls_userinfo() {
     assert_eq!(location(&done), "http://localhost:3000/app");
     let me = json(&w.send(jar.on(Request::new("GET", "/api/me"))));
     let user = &w.sim.config().users[0];
-    assert_eq!(me, serde_json::json!({"openid": user.openid, "unionid": user.unionid, "scope": "snsapi_base"}));
+    assert_eq!(
+        me,
+        serde_json::json!({"openid": user.openid, "unionid": user.unionid, "scope": "snsapi_base"})
+    );
     assert_eq!(w.sim.calls("/sns/userinfo"), 0);
 }
 
@@ -172,26 +233,41 @@ fn every_login_gets_a_new_session_and_the_old_one_ends() {
     let done = w.send(jar.on(Request::new("GET", cb.strip_prefix(PUBLIC_URL).unwrap())));
     jar.absorb(&done);
     assert_ne!(jar.0["wxmp_session"], first);
-    assert_eq!(w.send(jar1.on(Request::new("GET", "/api/me"))).status, 401, "the pre-login session is gone");
+    assert_eq!(
+        w.send(jar1.on(Request::new("GET", "/api/me"))).status,
+        401,
+        "the pre-login session is gone"
+    );
     assert_eq!(w.send(jar.on(Request::new("GET", "/api/me"))).status, 200);
 }
 
 #[test]
 fn api_me_without_a_valid_session_is_401() {
     let w = World::new();
-    for cookie in [None, Some("wxmp_session=garbage"), Some("wxmp_session=00.00")] {
+    for cookie in [
+        None,
+        Some("wxmp_session=garbage"),
+        Some("wxmp_session=00.00"),
+    ] {
         let mut req = Request::new("GET", "/api/me");
         if let Some(c) = cookie {
             req = req.with_header("cookie", c);
         }
         let r = w.send(req);
-        assert_eq!((r.status, json(&r)["error"].as_str()), (401, Some("no_session")), "{cookie:?}");
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (401, Some("no_session")),
+            "{cookie:?}"
+        );
     }
     // A tampered but well-formed cookie.
     let (jar, _) = login(&w, "snsapi_base", "/");
     let mut v = jar.0["wxmp_session"].clone().into_bytes();
     v[0] = if v[0] == b'a' { b'b' } else { b'a' };
-    let r = w.send(Request::new("GET", "/api/me").with_header("cookie", &format!("wxmp_session={}", String::from_utf8(v).unwrap())));
+    let r = w.send(Request::new("GET", "/api/me").with_header(
+        "cookie",
+        &format!("wxmp_session={}", String::from_utf8(v).unwrap()),
+    ));
     assert_eq!(r.status, 401);
 }
 
@@ -205,7 +281,10 @@ fn refused_consent_returns_with_access_denied() {
     assert!(query_of(&cb, "code").is_none());
     let done = w.send(jar.on(Request::new("GET", cb.strip_prefix(PUBLIC_URL).unwrap())));
     assert_eq!(done.status, 302);
-    assert_eq!(location(&done), "https://m.example.com/after?wxmp_error=access_denied#frag");
+    assert_eq!(
+        location(&done),
+        "https://m.example.com/after?wxmp_error=access_denied#frag"
+    );
     assert!(done.header("set-cookie").is_none());
     assert_eq!(w.sim.calls("/sns/oauth2/access_token"), 0);
 }
@@ -214,13 +293,27 @@ fn refused_consent_returns_with_access_denied() {
 fn wechat_errors_on_exchange_return_with_their_errcode() {
     let w = World::new();
     for (errcode, expected) in [(40163, "40163"), (40029, "40029")] {
-        w.sim.inject("/sns/oauth2/access_token", wxmp_sim::Fault::Errcode { errcode, errmsg: None }, 1);
+        w.sim.inject(
+            "/sns/oauth2/access_token",
+            wxmp_sim::Fault::Errcode {
+                errcode,
+                errmsg: None,
+            },
+            1,
+        );
         let (_, done) = login(&w, "snsapi_base", "/x");
-        assert_eq!(location(&done), format!("https://m.example.com/x?wxmp_error={expected}"));
+        assert_eq!(
+            location(&done),
+            format!("https://m.example.com/x?wxmp_error={expected}")
+        );
     }
-    w.sim.inject("/sns/oauth2/access_token", wxmp_sim::Fault::Drop, 2);
+    w.sim
+        .inject("/sns/oauth2/access_token", wxmp_sim::Fault::Drop, 2);
     let (_, done) = login(&w, "snsapi_base", "/x");
-    assert_eq!(location(&done), "https://m.example.com/x?wxmp_error=upstream_timeout");
+    assert_eq!(
+        location(&done),
+        "https://m.example.com/x?wxmp_error=upstream_timeout"
+    );
 }
 
 #[test]
@@ -238,12 +331,24 @@ fn state_must_be_signed_fresh_bound_and_unused() {
     // Tampered.
     let mut t = state.clone().into_bytes();
     t[10] = if t[10] == b'0' { b'1' } else { b'0' };
-    assert!(invalid(&w.send(jar.on(Request::new("GET", &format!("/oauth/callback?code={code}&state={}", String::from_utf8(t).unwrap()))))));
+    assert!(invalid(&w.send(jar.on(Request::new(
+        "GET",
+        &format!(
+            "/oauth/callback?code={code}&state={}",
+            String::from_utf8(t).unwrap()
+        )
+    )))));
     // Missing.
-    assert!(invalid(&w.send(jar.on(Request::new("GET", &format!("/oauth/callback?code={code}"))))));
+    assert!(invalid(&w.send(jar.on(Request::new(
+        "GET",
+        &format!("/oauth/callback?code={code}")
+    )))));
     // Unbound: another browser (no cookie, or another binder).
     assert!(invalid(&w.send(Request::new("GET", &path))));
-    assert!(invalid(&w.send(Request::new("GET", &path).with_header("cookie", &format!("wxmp_login={}", "a".repeat(64))))));
+    assert!(invalid(&w.send(Request::new("GET", &path).with_header(
+        "cookie",
+        &format!("wxmp_login={}", "a".repeat(64))
+    ))));
     // The real one works once...
     assert_eq!(w.send(jar.on(Request::new("GET", &path))).status, 302);
     // ...and never again (replay).
@@ -254,7 +359,9 @@ fn state_must_be_signed_fresh_bound_and_unused() {
     let start = w.send(jar.on(Request::new("GET", "/oauth/login")));
     let cb = w.authorize(&location(&start), "");
     w.clock.advance(601_000);
-    assert!(invalid(&w.send(jar.on(Request::new("GET", cb.strip_prefix(PUBLIC_URL).unwrap())))));
+    assert!(invalid(&w.send(
+        jar.on(Request::new("GET", cb.strip_prefix(PUBLIC_URL).unwrap()))
+    )));
 }
 
 #[test]
@@ -265,33 +372,82 @@ fn two_tabs_share_one_binder() {
     jar.absorb(&a);
     let b = w.send(jar.on(Request::new("GET", "/oauth/login?return_to=/b")));
     jar.absorb(&b);
-    let (cb_a, cb_b) = (w.authorize(&location(&a), ""), w.authorize(&location(&b), ""));
-    assert_eq!(location(&w.send(jar.on(Request::new("GET", cb_a.strip_prefix(PUBLIC_URL).unwrap())))), "https://m.example.com/a");
-    assert_eq!(location(&w.send(jar.on(Request::new("GET", cb_b.strip_prefix(PUBLIC_URL).unwrap())))), "https://m.example.com/b");
+    let (cb_a, cb_b) = (
+        w.authorize(&location(&a), ""),
+        w.authorize(&location(&b), ""),
+    );
+    assert_eq!(
+        location(&w.send(jar.on(Request::new("GET", cb_a.strip_prefix(PUBLIC_URL).unwrap())))),
+        "https://m.example.com/a"
+    );
+    assert_eq!(
+        location(&w.send(jar.on(Request::new("GET", cb_b.strip_prefix(PUBLIC_URL).unwrap())))),
+        "https://m.example.com/b"
+    );
 }
 
 #[test]
 fn logout_is_same_origin_only() {
     let w = World::new();
     let (jar, _) = login(&w, "snsapi_base", "/");
-    for (name, value) in [("origin", "https://evil.example"), ("origin", "null"), ("referer", "https://m.example.com.evil/page")] {
-        let r = w.send(jar.on(Request::new("POST", "/api/logout")).with_header(name, value));
-        assert_eq!((r.status, json(&r)["error"].as_str()), (403, Some("cross_origin")), "{name}: {value}");
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("referer", "https://m.example.com.evil/page"),
+    ] {
+        let r = w.send(
+            jar.on(Request::new("POST", "/api/logout"))
+                .with_header(name, value),
+        );
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (403, Some("cross_origin")),
+            "{name}: {value}"
+        );
     }
-    assert_eq!(w.send(jar.on(Request::new("POST", "/api/logout"))).status, 403, "no Origin or Referer");
-    assert_eq!(w.send(jar.on(Request::new("GET", "/api/me"))).status, 200, "still logged in");
+    assert_eq!(
+        w.send(jar.on(Request::new("POST", "/api/logout"))).status,
+        403,
+        "no Origin or Referer"
+    );
+    assert_eq!(
+        w.send(jar.on(Request::new("GET", "/api/me"))).status,
+        200,
+        "still logged in"
+    );
 
-    let r = w.send(jar.on(Request::new("POST", "/api/logout")).with_header("origin", "https://m.example.com"));
+    let r = w.send(
+        jar.on(Request::new("POST", "/api/logout"))
+            .with_header("origin", "https://m.example.com"),
+    );
     assert_eq!(r.status, 204);
-    assert_eq!(r.header("set-cookie"), Some("wxmp_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure"));
-    assert_eq!(w.send(jar.on(Request::new("GET", "/api/me"))).status, 401, "the old cookie is dead server-side");
-    let r = w.send(Request::new("POST", "/api/logout").with_header("referer", "http://localhost:3000/x"));
+    assert_eq!(
+        r.header("set-cookie"),
+        Some("wxmp_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure")
+    );
+    assert_eq!(
+        w.send(jar.on(Request::new("GET", "/api/me"))).status,
+        401,
+        "the old cookie is dead server-side"
+    );
+    let r = w.send(
+        Request::new("POST", "/api/logout").with_header("referer", "http://localhost:3000/x"),
+    );
     assert_eq!(r.status, 204, "logout without a session is fine");
 }
 
 fn check_signature(w: &World, cfg: &serde_json::Value, page: &str) {
-    let ticket = JsapiTicket::new(w.sim.current_ticket(w.now_ms()).expect("a ticket was issued"));
-    let expected = jssdk::signature(&ticket, cfg["nonceStr"].as_str().unwrap(), cfg["timestamp"].as_u64().unwrap(), page);
+    let ticket = JsapiTicket::new(
+        w.sim
+            .current_ticket(w.now_ms())
+            .expect("a ticket was issued"),
+    );
+    let expected = jssdk::signature(
+        &ticket,
+        cfg["nonceStr"].as_str().unwrap(),
+        cfg["timestamp"].as_u64().unwrap(),
+        page,
+    );
     assert_eq!(cfg["signature"], expected);
     assert_eq!(cfg["appId"], w.sim.config().app_id);
     assert_eq!(cfg["timestamp"].as_u64().unwrap(), w.now_ms() / 1000);
@@ -302,67 +458,126 @@ fn check_signature(w: &World, cfg: &serde_json::Value, page: &str) {
 fn jssdk_config_signs_the_page_without_its_fragment() {
     let w = World::new();
     let page = "https://m.example.com/p?x=1&y=%E4%BD%A0";
-    let enc: String = url::form_urlencoded::byte_serialize(format!("{page}#/spa/route").as_bytes()).collect();
+    let enc: String =
+        url::form_urlencoded::byte_serialize(format!("{page}#/spa/route").as_bytes()).collect();
     let r = w.get(&format!("/jssdk/config?url={enc}"));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     check_signature(&w, &json(&r), page);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     // POST form, same ticket, no new upstream calls.
-    let r = w.send(Request::new("POST", "/jssdk/config").with_body(serde_json::json!({"url": "http://localhost:3000/"}).to_string()));
+    let r = w.send(
+        Request::new("POST", "/jssdk/config")
+            .with_body(serde_json::json!({"url": "http://localhost:3000/"}).to_string()),
+    );
     assert_eq!(r.status, 200);
     check_signature(&w, &json(&r), "http://localhost:3000/");
-    assert_eq!((w.sim.calls("/cgi-bin/stable_token"), w.sim.calls("/cgi-bin/ticket/getticket")), (1, 1));
+    assert_eq!(
+        (
+            w.sim.calls("/cgi-bin/stable_token"),
+            w.sim.calls("/cgi-bin/ticket/getticket")
+        ),
+        (1, 1)
+    );
 }
 
 #[test]
 fn jssdk_config_refuses_bad_urls_before_any_upstream_call() {
     let w = World::new();
-    for bad in ["https%3A%2F%2Fevil.example%2F", "%2Frelative", "javascript%3Aalert(1)", "https%3A%2F%2Fm.example.com%3A444%2F"] {
+    for bad in [
+        "https%3A%2F%2Fevil.example%2F",
+        "%2Frelative",
+        "javascript%3Aalert(1)",
+        "https%3A%2F%2Fm.example.com%3A444%2F",
+    ] {
         let r = w.get(&format!("/jssdk/config?url={bad}"));
-        assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_url")), "{bad}");
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (400, Some("invalid_url")),
+            "{bad}"
+        );
     }
     let r = w.get("/jssdk/config");
-    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_url")));
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (400, Some("invalid_url"))
+    );
     let r = w.send(Request::new("POST", "/jssdk/config").with_body("{not json"));
-    assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_json")));
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (400, Some("invalid_json"))
+    );
     assert!(w.sim.all_calls().is_empty());
 }
 
 #[test]
 fn api_token_needs_the_admin_key() {
     let w = World::new();
-    for auth in [None, Some("Bearer wrong-key-0123456789"), Some("Basic YWRtaW4="), Some("Bearer")] {
+    for auth in [
+        None,
+        Some("Bearer wrong-key-0123456789"),
+        Some("Basic YWRtaW4="),
+        Some("Bearer"),
+    ] {
         let mut req = Request::new("GET", "/api/token");
         if let Some(a) = auth {
             req = req.with_header("authorization", a);
         }
         let r = w.send(req);
-        assert_eq!((r.status, json(&r)["error"].as_str()), (401, Some("unauthorized")), "{auth:?}");
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (401, Some("unauthorized")),
+            "{auth:?}"
+        );
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     }
-    let r = w.send(Request::new("GET", "/api/token").with_header("authorization", &format!("bearer {ADMIN_KEY}")));
+    let r = w.send(
+        Request::new("GET", "/api/token")
+            .with_header("authorization", &format!("bearer {ADMIN_KEY}")),
+    );
     assert_eq!(r.status, 200);
     let body = json(&r);
-    assert!(body["access_token"].as_str().unwrap().starts_with("ACCESS_TOKEN_"));
+    assert!(body["access_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("ACCESS_TOKEN_"));
     assert_eq!(body["expires_in"], 7200);
     w.clock.advance(100_000);
-    let r = w.send(Request::new("GET", "/api/token").with_header("authorization", &format!("Bearer {ADMIN_KEY}")));
-    assert_eq!(json(&r)["expires_in"], 7100, "remaining seconds, from the cache");
+    let r = w.send(
+        Request::new("GET", "/api/token")
+            .with_header("authorization", &format!("Bearer {ADMIN_KEY}")),
+    );
+    assert_eq!(
+        json(&r)["expires_in"],
+        7100,
+        "remaining seconds, from the cache"
+    );
     assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 1);
 
     let unset = World::with_clock(TestClock::manual(0), |v| {
         v.remove("admin_key");
     });
-    let r = unset.send(Request::new("GET", "/api/token").with_header("authorization", &format!("Bearer {ADMIN_KEY}")));
-    assert_eq!((r.status, json(&r)["error"].as_str()), (404, Some("not_found")));
+    let r = unset.send(
+        Request::new("GET", "/api/token")
+            .with_header("authorization", &format!("Bearer {ADMIN_KEY}")),
+    );
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (404, Some("not_found"))
+    );
 }
 
 #[test]
 fn storage_failure_is_503_json() {
     let w = World::new();
     w.kv.down.store(true, std::sync::atomic::Ordering::SeqCst);
-    for r in [w.get("/oauth/login"), w.get("/jssdk/config?url=https%3A%2F%2Fm.example.com%2F")] {
-        assert_eq!((r.status, json(&r)["error"].as_str()), (503, Some("storage")));
+    for r in [
+        w.get("/oauth/login"),
+        w.get("/jssdk/config?url=https%3A%2F%2Fm.example.com%2F"),
+    ] {
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (503, Some("storage"))
+        );
         assert_eq!(r.header("retry-after"), Some("1"));
     }
 }
@@ -379,12 +594,23 @@ fn no_secret_reaches_a_response_or_a_log_line() {
         Request::new("GET", "/oauth/login"),
     ] {
         let r = w.send(jar.on(req));
-        bodies.push(format!("{:?} {}", r.headers, String::from_utf8_lossy(&r.body)));
+        bodies.push(format!(
+            "{:?} {}",
+            r.headers,
+            String::from_utf8_lossy(&r.body)
+        ));
     }
-    let token = w.kv.raw(&format!("wxmp:{}:token", w.sim.config().app_id)).unwrap();
+    let token =
+        w.kv.raw(&format!("wxmp:{}:token", w.sim.config().app_id))
+            .unwrap();
     let token: serde_json::Value = serde_json::from_slice(&token).unwrap();
     let ticket = w.sim.current_ticket(w.now_ms()).unwrap();
-    let secrets = [w.sim.config().app_secret.clone(), SESSION_SECRET.to_owned(), token["value"].as_str().unwrap().to_owned(), ticket];
+    let secrets = [
+        w.sim.config().app_secret.clone(),
+        SESSION_SECRET.to_owned(),
+        token["value"].as_str().unwrap().to_owned(),
+        ticket,
+    ];
     let logs = w.logs.0.lock().unwrap().clone();
     assert!(!logs.is_empty());
     for s in &secrets {

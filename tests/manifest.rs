@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use wxmp::core::config::VARIABLES;
 
 fn manifest() -> toml::Table {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/spin.toml")).expect("spin.toml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/spin.toml"))
+        .expect("spin.toml");
     text.parse().expect("spin.toml is TOML")
 }
 
@@ -18,12 +19,41 @@ fn declares_every_variable_with_the_contracts_flags() {
     let declared: BTreeSet<&str> = vars.keys().map(String::as_str).collect();
     assert_eq!(declared, VARIABLES.iter().copied().collect::<BTreeSet<_>>());
     let flag = |name: &str, f: &str| vars[name].get(f).and_then(|v| v.as_bool()).unwrap_or(false);
-    let required: BTreeSet<&str> = VARIABLES.iter().copied().filter(|v| flag(v, "required")).collect();
-    assert_eq!(required, BTreeSet::from(["app_id", "app_secret", "token", "public_url", "session_secret"]));
-    let secret: BTreeSet<&str> = VARIABLES.iter().copied().filter(|v| flag(v, "secret")).collect();
-    assert_eq!(secret, BTreeSet::from(["app_secret", "token", "encoding_aes_key", "session_secret", "admin_key"]));
+    let required: BTreeSet<&str> = VARIABLES
+        .iter()
+        .copied()
+        .filter(|v| flag(v, "required"))
+        .collect();
+    assert_eq!(
+        required,
+        BTreeSet::from([
+            "app_id",
+            "app_secret",
+            "token",
+            "public_url",
+            "session_secret"
+        ])
+    );
+    let secret: BTreeSet<&str> = VARIABLES
+        .iter()
+        .copied()
+        .filter(|v| flag(v, "secret"))
+        .collect();
+    assert_eq!(
+        secret,
+        BTreeSet::from([
+            "app_secret",
+            "token",
+            "encoding_aes_key",
+            "session_secret",
+            "admin_key"
+        ])
+    );
     for (name, v) in vars {
-        assert!(flag(name, "required") != v.get("default").is_some(), "{name}: exactly one of required / default");
+        assert!(
+            flag(name, "required") != v.get("default").is_some(),
+            "{name}: exactly one of required / default"
+        );
     }
 }
 
@@ -34,13 +64,31 @@ fn the_component_sees_every_variable_store_and_host_it_needs() {
     assert_eq!(trigger["route"].as_str(), Some("/..."));
     assert_eq!(trigger["component"].as_str(), Some("wxmp"));
     let c = m["component"]["wxmp"].as_table().unwrap();
-    assert_eq!(c["source"].as_str(), Some("target/wasm32-wasip2/release/wxmp.wasm"));
-    assert_eq!(c["key_value_stores"].as_array().unwrap()[0].as_str(), Some("default"));
-    let hosts: Vec<&str> = c["allowed_outbound_hosts"].as_array().unwrap().iter().filter_map(|h| h.as_str()).collect();
+    assert_eq!(
+        c["source"].as_str(),
+        Some("target/wasm32-wasip2/release/wxmp.wasm")
+    );
+    assert_eq!(
+        c["key_value_stores"].as_array().unwrap()[0].as_str(),
+        Some("default")
+    );
+    let hosts: Vec<&str> = c["allowed_outbound_hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h.as_str())
+        .collect();
     assert_eq!(hosts, ["{{ api_base }}", "{{ api_fallback_base }}"]);
     let passed = c["variables"].as_table().unwrap();
     for v in VARIABLES {
-        assert_eq!(passed[*v].as_str(), Some(format!("{{{{ {v} }}}}").as_str()), "{v}");
+        assert_eq!(
+            passed[*v].as_str(),
+            Some(format!("{{{{ {v} }}}}").as_str()),
+            "{v}"
+        );
     }
-    assert!(c["build"]["command"].as_str().unwrap().contains("--target wasm32-wasip2 --release"));
+    assert!(c["build"]["command"]
+        .as_str()
+        .unwrap()
+        .contains("--target wasm32-wasip2 --release"));
 }

@@ -143,7 +143,10 @@ type Answer = Result<serde_json::Value, (i64, &'static str)>;
 impl Sim {
     /// A simulator for one account.
     pub fn new(cfg: SimConfig) -> Self {
-        Self { cfg, state: Mutex::new(State::default()) }
+        Self {
+            cfg,
+            state: Mutex::new(State::default()),
+        }
     }
 
     /// The account's settings.
@@ -159,9 +162,17 @@ impl Sim {
         if let Some(fault) = st.faults.get_mut(&req.path).and_then(VecDeque::pop_front) {
             match fault {
                 Fault::Errcode { errcode, errmsg } => {
-                    return Reply::Respond { delay_ms: 0, response: Fault::errcode_response(errcode, &errmsg) };
+                    return Reply::Respond {
+                        delay_ms: 0,
+                        response: Fault::errcode_response(errcode, &errmsg),
+                    };
                 }
-                Fault::Status { status } => return Reply::Respond { delay_ms: 0, response: SimResponse::server_error(status) },
+                Fault::Status { status } => {
+                    return Reply::Respond {
+                        delay_ms: 0,
+                        response: SimResponse::server_error(status),
+                    }
+                }
                 Fault::Drop => return Reply::Drop,
                 Fault::Delay { ms } => delay_ms = ms,
             }
@@ -171,7 +182,10 @@ impl Sim {
             path => match self.api(&mut st, path, req, now_ms) {
                 Some(Ok(v)) => SimResponse::json(&v),
                 Some(Err((code, msg))) => SimResponse::error(code, msg),
-                None => SimResponse { status: 404, ..SimResponse::error(-1, "no such endpoint in wxmp-sim") },
+                None => SimResponse {
+                    status: 404,
+                    ..SimResponse::error(-1, "no such endpoint in wxmp-sim")
+                },
             },
         };
         Reply::Respond { delay_ms, response }
@@ -217,14 +231,26 @@ impl Sim {
 
     /// The jsapi_ticket currently valid, as the JS-SDK checks signatures against.
     pub fn current_ticket(&self, now_ms: u64) -> Option<String> {
-        self.lock().ticket.as_ref().filter(|t| t.valid_until_ms > now_ms).map(|t| t.value.clone())
+        self.lock()
+            .ticket
+            .as_ref()
+            .filter(|t| t.valid_until_ms > now_ms)
+            .map(|t| t.value.clone())
     }
 
     /// Issues an OAuth code for user `user` (index) as the consent page does.
     pub fn issue_code(&self, user: usize, scope: &str, now_ms: u64) -> String {
         let mut st = self.lock();
         let code = self.mint(&mut st, "code");
-        st.codes.insert(code.clone(), Code { user: user.min(self.cfg.users.len() - 1), scope: scope.to_owned(), issued_ms: now_ms, used: false });
+        st.codes.insert(
+            code.clone(),
+            Code {
+                user: user.min(self.cfg.users.len() - 1),
+                scope: scope.to_owned(),
+                issued_ms: now_ms,
+                used: false,
+            },
+        );
         code
     }
 
@@ -234,7 +260,10 @@ impl Sim {
 
     fn mint(&self, st: &mut State, kind: &str) -> String {
         st.seq += 1;
-        let digest = hex::encode(Sha1::digest(format!("{}:{kind}:{}", self.cfg.app_secret, st.seq)));
+        let digest = hex::encode(Sha1::digest(format!(
+            "{}:{kind}:{}",
+            self.cfg.app_secret, st.seq
+        )));
         format!("{kind}_{}_{}", st.seq, &digest[..24])
     }
 
@@ -251,7 +280,11 @@ impl Sim {
         })
     }
 
-    fn check_app(&self, appid: Option<&str>, secret: Option<&str>) -> Result<(), (i64, &'static str)> {
+    fn check_app(
+        &self,
+        appid: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<(), (i64, &'static str)> {
         if appid != Some(self.cfg.app_id.as_str()) {
             return Err((40013, "invalid appid"));
         }
@@ -264,7 +297,11 @@ impl Sim {
     fn new_token(&self, st: &mut State, now: u64) -> usize {
         let value = self.mint(st, "ACCESS_TOKEN");
         let expires_ms = now + self.cfg.token_ttl_secs * 1000;
-        st.tokens.push(Credential { value, expires_ms, valid_until_ms: expires_ms });
+        st.tokens.push(Credential {
+            value,
+            expires_ms,
+            valid_until_ms: expires_ms,
+        });
         st.tokens.len() - 1
     }
 
@@ -300,12 +337,15 @@ impl Sim {
         if req.method != "POST" {
             return Err((43002, "require POST method"));
         }
-        let body: Body = serde_json::from_slice(&req.body).map_err(|_| (47001, "data format error"))?;
+        let body: Body =
+            serde_json::from_slice(&req.body).map_err(|_| (47001, "data format error"))?;
         if body.grant_type.as_deref() != Some("client_credential") {
             return Err((40002, "invalid grant_type"));
         }
         self.check_app(body.appid.as_deref(), body.secret.as_deref())?;
-        let current = st.stable_current.filter(|&i| st.tokens[i].valid_until_ms > now);
+        let current = st
+            .stable_current
+            .filter(|&i| st.tokens[i].valid_until_ms > now);
         if body.force_refresh {
             let day = (now / 1000 + 8 * 3600) / 86_400;
             let count = if st.forced.0 == day { st.forced.1 } else { 0 };
@@ -316,7 +356,9 @@ impl Sim {
             if let Some(i) = current {
                 st.tokens[i].valid_until_ms = now;
             }
-        } else if let Some(i) = current.filter(|&i| st.tokens[i].valid_until_ms > now + STABLE_ROTATE_MS) {
+        } else if let Some(i) =
+            current.filter(|&i| st.tokens[i].valid_until_ms > now + STABLE_ROTATE_MS)
+        {
             return Ok(Self::token_answer(&st.tokens[i], now));
         }
         // Missing, expired, inside the rotation window, or forced: a new token
@@ -328,9 +370,17 @@ impl Sim {
 
     fn check_token(st: &State, token: Option<&str>, now: u64) -> Result<(), (i64, &'static str)> {
         match st.tokens.iter().find(|t| Some(t.value.as_str()) == token) {
-            None => Err((40001, "invalid credential, access_token is invalid or not latest")),
-            Some(t) if t.valid_until_ms <= now && t.expires_ms <= now => Err((42001, "access_token expired")),
-            Some(t) if t.valid_until_ms <= now => Err((40001, "invalid credential, access_token is invalid or not latest")),
+            None => Err((
+                40001,
+                "invalid credential, access_token is invalid or not latest",
+            )),
+            Some(t) if t.valid_until_ms <= now && t.expires_ms <= now => {
+                Err((42001, "access_token expired"))
+            }
+            Some(t) if t.valid_until_ms <= now => Err((
+                40001,
+                "invalid credential, access_token is invalid or not latest",
+            )),
             Some(_) => Ok(()),
         }
     }
@@ -343,18 +393,40 @@ impl Sim {
         if st.ticket.as_ref().is_none_or(|t| t.valid_until_ms <= now) {
             let value = self.mint(st, "TICKET");
             let expires_ms = now + self.cfg.token_ttl_secs * 1000;
-            st.ticket = Some(Credential { value, expires_ms, valid_until_ms: expires_ms });
+            st.ticket = Some(Credential {
+                value,
+                expires_ms,
+                valid_until_ms: expires_ms,
+            });
         }
         let t = st.ticket.as_ref().expect("just set");
-        Ok(json!({ "errcode": 0, "errmsg": "ok", "ticket": t.value, "expires_in": t.remaining_secs(now) }))
+        Ok(
+            json!({ "errcode": 0, "errmsg": "ok", "ticket": t.value, "expires_in": t.remaining_secs(now) }),
+        )
     }
 
-    fn grant_answer(&self, st: &mut State, user: usize, scope: &str, now: u64) -> serde_json::Value {
+    fn grant_answer(
+        &self,
+        st: &mut State,
+        user: usize,
+        scope: &str,
+        now: u64,
+    ) -> serde_json::Value {
         let access = self.mint(st, "SNS_TOKEN");
         let refresh = self.mint(st, "REFRESH");
-        let grant = Grant { user, scope: scope.to_owned(), expires_ms: now + 7200 * 1000 };
+        let grant = Grant {
+            user,
+            scope: scope.to_owned(),
+            expires_ms: now + 7200 * 1000,
+        };
         st.sns_tokens.insert(access.clone(), grant.clone());
-        st.refresh_tokens.insert(refresh.clone(), Grant { expires_ms: now + 30 * 86_400 * 1000, ..grant });
+        st.refresh_tokens.insert(
+            refresh.clone(),
+            Grant {
+                expires_ms: now + 30 * 86_400 * 1000,
+                ..grant
+            },
+        );
         let u = &self.cfg.users[user];
         let mut v = json!({
             "access_token": access, "expires_in": 7200, "refresh_token": refresh,
@@ -372,7 +444,10 @@ impl Sim {
             return Err((40002, "invalid grant_type"));
         }
         let ttl = self.cfg.code_ttl_secs * 1000;
-        let code = st.codes.get_mut(req.param("code").unwrap_or_default()).ok_or((40029, "invalid code"))?;
+        let code = st
+            .codes
+            .get_mut(req.param("code").unwrap_or_default())
+            .ok_or((40029, "invalid code"))?;
         if code.used {
             return Err((40163, "code been used"));
         }
@@ -388,13 +463,27 @@ impl Sim {
         if req.param("appid") != Some(self.cfg.app_id.as_str()) {
             return Err((40013, "invalid appid"));
         }
-        let grant = st.refresh_tokens.get(req.param("refresh_token").unwrap_or_default()).filter(|g| g.expires_ms > now).cloned();
+        let grant = st
+            .refresh_tokens
+            .get(req.param("refresh_token").unwrap_or_default())
+            .filter(|g| g.expires_ms > now)
+            .cloned();
         let grant = grant.ok_or((40030, "invalid refresh_token"))?;
         Ok(self.grant_answer(st, grant.user, &grant.scope, now))
     }
 
-    fn sns_grant<'s>(st: &'s State, req: &SimRequest, now: u64) -> Result<&'s Grant, (i64, &'static str)> {
-        let grant = st.sns_tokens.get(req.param("access_token").unwrap_or_default()).ok_or((40001, "invalid credential, access_token is invalid or not latest"))?;
+    fn sns_grant<'s>(
+        st: &'s State,
+        req: &SimRequest,
+        now: u64,
+    ) -> Result<&'s Grant, (i64, &'static str)> {
+        let grant = st
+            .sns_tokens
+            .get(req.param("access_token").unwrap_or_default())
+            .ok_or((
+                40001,
+                "invalid credential, access_token is invalid or not latest",
+            ))?;
         if grant.expires_ms <= now {
             return Err((42001, "access_token expired"));
         }
@@ -431,7 +520,10 @@ impl Sim {
     /// The authorize endpoint: snsapi_base consents silently; snsapi_userinfo
     /// shows a consent page unless `sim_decision=allow|deny` is given.
     fn authorize(&self, st: &mut State, req: &SimRequest, now: u64) -> SimResponse {
-        let page_error = |msg: &str| SimResponse { status: 400, ..SimResponse::html(format!("<h1>wxmp-sim</h1><p>{msg}</p>")) };
+        let page_error = |msg: &str| SimResponse {
+            status: 400,
+            ..SimResponse::html(format!("<h1>wxmp-sim</h1><p>{msg}</p>"))
+        };
         if req.param("appid") != Some(self.cfg.app_id.as_str()) {
             return page_error("appid is not this account's (10003-like)");
         }
@@ -442,21 +534,39 @@ impl Sim {
         if !matches!(scope, "snsapi_base" | "snsapi_userinfo") {
             return page_error("scope must be snsapi_base or snsapi_userinfo (10005-like)");
         }
-        let Some(redirect) = req.param("redirect_uri").and_then(|r| url::Url::parse(r).ok()) else {
+        let Some(redirect) = req
+            .param("redirect_uri")
+            .and_then(|r| url::Url::parse(r).ok())
+        else {
             return page_error("redirect_uri missing or not absolute (10003-like)");
         };
         let state = req.param("state").unwrap_or_default();
         if state.len() > 128 || !state.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return page_error("state must be at most 128 letters or digits");
         }
-        let user: usize = req.param("sim_user").and_then(|u| u.parse().ok()).unwrap_or(0);
-        let decision = req.param("sim_decision").or((scope == "snsapi_base").then_some("allow"));
+        let user: usize = req
+            .param("sim_user")
+            .and_then(|u| u.parse().ok())
+            .unwrap_or(0);
+        let decision = req
+            .param("sim_decision")
+            .or((scope == "snsapi_base").then_some("allow"));
         match decision {
             Some("allow") => {
                 let st_code = self.mint(st, "code");
-                st.codes.insert(st_code.clone(), Code { user: user.min(self.cfg.users.len() - 1), scope: scope.to_owned(), issued_ms: now, used: false });
+                st.codes.insert(
+                    st_code.clone(),
+                    Code {
+                        user: user.min(self.cfg.users.len() - 1),
+                        scope: scope.to_owned(),
+                        issued_ms: now,
+                        used: false,
+                    },
+                );
                 let mut to = redirect;
-                to.query_pairs_mut().append_pair("code", &st_code).append_pair("state", state);
+                to.query_pairs_mut()
+                    .append_pair("code", &st_code)
+                    .append_pair("state", state);
                 SimResponse::redirect(to.as_str())
             }
             Some(_) => {
@@ -464,14 +574,18 @@ impl Sim {
                 to.query_pairs_mut().append_pair("state", state);
                 SimResponse::redirect(to.as_str())
             }
-            None => SimResponse::html(consent_page(&self.cfg.users[user.min(self.cfg.users.len() - 1)], req)),
+            None => SimResponse::html(consent_page(
+                &self.cfg.users[user.min(self.cfg.users.len() - 1)],
+                req,
+            )),
         }
     }
 }
 
 fn consent_page(user: &SimUser, req: &SimRequest) -> String {
     let mut base = url::Url::parse("http://sim/connect/oauth2/authorize").expect("static URL");
-    base.query_pairs_mut().extend_pairs(req.query.iter().filter(|(k, _)| k != "sim_decision"));
+    base.query_pairs_mut()
+        .extend_pairs(req.query.iter().filter(|(k, _)| k != "sim_decision"));
     let link = |decision: &str| {
         let mut u = base.clone();
         u.query_pairs_mut().append_pair("sim_decision", decision);
@@ -490,5 +604,8 @@ fn consent_page(user: &SimUser, req: &SimRequest) -> String {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

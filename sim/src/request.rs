@@ -18,15 +18,28 @@ impl SimRequest {
     pub fn new(method: &str, url: &str, body: Vec<u8>) -> Self {
         let parsed = url::Url::parse(url).or_else(|_| url::Url::parse(&format!("http://sim{url}")));
         let (path, query) = match parsed {
-            Ok(u) => (u.path().to_owned(), u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()),
+            Ok(u) => (
+                u.path().to_owned(),
+                u.query_pairs()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+            ),
             Err(_) => (url.to_owned(), Vec::new()),
         };
-        Self { method: method.to_owned(), path, query, body }
+        Self {
+            method: method.to_owned(),
+            path,
+            query,
+            body,
+        }
     }
 
     /// The first value of query parameter `name`.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -46,7 +59,12 @@ pub struct SimResponse {
 impl SimResponse {
     /// A JSON answer with status 200, as WeChat sends even for errors.
     pub fn json(value: &serde_json::Value) -> Self {
-        Self { status: 200, content_type: "application/json; encoding=utf-8", headers: Vec::new(), body: value.to_string().into_bytes() }
+        Self {
+            status: 200,
+            content_type: "application/json; encoding=utf-8",
+            headers: Vec::new(),
+            body: value.to_string().into_bytes(),
+        }
     }
 
     /// WeChat's error shape.
@@ -56,17 +74,32 @@ impl SimResponse {
 
     /// A non-JSON server error page.
     pub fn server_error(status: u16) -> Self {
-        Self { status, content_type: "text/html", headers: Vec::new(), body: format!("<html><body>{status}</body></html>").into_bytes() }
+        Self {
+            status,
+            content_type: "text/html",
+            headers: Vec::new(),
+            body: format!("<html><body>{status}</body></html>").into_bytes(),
+        }
     }
 
     /// A 302 to `location`.
     pub fn redirect(location: &str) -> Self {
-        Self { status: 302, content_type: "text/plain", headers: vec![("location".into(), location.into())], body: Vec::new() }
+        Self {
+            status: 302,
+            content_type: "text/plain",
+            headers: vec![("location".into(), location.into())],
+            body: Vec::new(),
+        }
     }
 
     /// An HTML page.
     pub fn html(body: String) -> Self {
-        Self { status: 200, content_type: "text/html; charset=utf-8", headers: Vec::new(), body: body.into_bytes() }
+        Self {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            headers: Vec::new(),
+            body: body.into_bytes(),
+        }
     }
 
     /// The body as JSON (tests).

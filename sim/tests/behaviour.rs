@@ -24,11 +24,31 @@ fn stable(s: &Sim, force: bool, now: u64) -> serde_json::Value {
 
 fn classic(s: &Sim, now: u64) -> serde_json::Value {
     let c = s.config();
-    call(s, "GET", &format!("/cgi-bin/token?grant_type=client_credential&appid={}&secret={}", c.app_id, c.app_secret), "", now).json_body()
+    call(
+        s,
+        "GET",
+        &format!(
+            "/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
+            c.app_id, c.app_secret
+        ),
+        "",
+        now,
+    )
+    .json_body()
 }
 
 fn ticket(s: &Sim, token: &serde_json::Value, now: u64) -> serde_json::Value {
-    call(s, "GET", &format!("/cgi-bin/ticket/getticket?access_token={}&type=jsapi", token["access_token"].as_str().unwrap()), "", now).json_body()
+    call(
+        s,
+        "GET",
+        &format!(
+            "/cgi-bin/ticket/getticket?access_token={}&type=jsapi",
+            token["access_token"].as_str().unwrap()
+        ),
+        "",
+        now,
+    )
+    .json_body()
 }
 
 #[test]
@@ -55,7 +75,12 @@ fn forced_stable_refresh_revokes_at_once_and_is_capped() {
     assert_eq!(ticket(&s, &a, T0 + 2000)["errcode"], 40001);
     assert_eq!(ticket(&s, &b, T0 + 2000)["errcode"], 0);
     for i in 1..20 {
-        assert!(stable(&s, true, T0 + 2000 + i).get("access_token").is_some(), "force {i}");
+        assert!(
+            stable(&s, true, T0 + 2000 + i)
+                .get("access_token")
+                .is_some(),
+            "force {i}"
+        );
     }
     assert_eq!(stable(&s, true, T0 + 3000)["errcode"], 45009);
 }
@@ -78,19 +103,45 @@ fn classic_token_replaces_the_previous_after_five_minutes() {
 #[test]
 fn bad_credentials_get_their_errcodes() {
     let s = sim();
-    let r = call(&s, "GET", "/cgi-bin/token?grant_type=client_credential&appid=wxother&secret=x", "", T0).json_body();
+    let r = call(
+        &s,
+        "GET",
+        "/cgi-bin/token?grant_type=client_credential&appid=wxother&secret=x",
+        "",
+        T0,
+    )
+    .json_body();
     assert_eq!(r["errcode"], 40013);
     let id = s.config().app_id.clone();
-    let r = call(&s, "GET", &format!("/cgi-bin/token?grant_type=client_credential&appid={id}&secret=wrong"), "", T0).json_body();
+    let r = call(
+        &s,
+        "GET",
+        &format!("/cgi-bin/token?grant_type=client_credential&appid={id}&secret=wrong"),
+        "",
+        T0,
+    )
+    .json_body();
     assert_eq!(r["errcode"], 40125);
-    assert_eq!(call(&s, "GET", "/cgi-bin/ticket/getticket?access_token=nope&type=jsapi", "", T0).json_body()["errcode"], 40001);
+    assert_eq!(
+        call(
+            &s,
+            "GET",
+            "/cgi-bin/ticket/getticket?access_token=nope&type=jsapi",
+            "",
+            T0
+        )
+        .json_body()["errcode"],
+        40001
+    );
 }
 
 #[test]
 fn codes_are_single_use_and_expire_after_five_minutes() {
     let s = sim();
     let c = s.config().clone();
-    let exchange = |code: &str, now| call(&s, "GET", &format!("/sns/oauth2/access_token?appid={}&secret={}&code={code}&grant_type=authorization_code", c.app_id, c.app_secret), "", now).json_body();
+    let exchange = |code: &str, now| {
+        call(&s, "GET", &format!("/sns/oauth2/access_token?appid={}&secret={}&code={code}&grant_type=authorization_code", c.app_id, c.app_secret), "", now).json_body()
+    };
     let code = s.issue_code(0, "snsapi_base", T0);
     let g = exchange(&code, T0);
     assert_eq!(g["openid"], c.users[0].openid);
@@ -100,7 +151,18 @@ fn codes_are_single_use_and_expire_after_five_minutes() {
     assert_eq!(exchange(&late, T0 + 301_000)["errcode"], 40029);
     assert_eq!(exchange("made-up", T0)["errcode"], 40029);
     // snsapi_base grants cannot read the profile.
-    let ui = call(&s, "GET", &format!("/sns/userinfo?access_token={}&openid={}&lang=zh_CN", g["access_token"].as_str().unwrap(), c.users[0].openid), "", T0).json_body();
+    let ui = call(
+        &s,
+        "GET",
+        &format!(
+            "/sns/userinfo?access_token={}&openid={}&lang=zh_CN",
+            g["access_token"].as_str().unwrap(),
+            c.users[0].openid
+        ),
+        "",
+        T0,
+    )
+    .json_body();
     assert_eq!(ui["errcode"], 48001);
 }
 
@@ -109,16 +171,61 @@ fn userinfo_grant_reads_the_profile_and_auth_checks_it() {
     let s = sim();
     let c = s.config().clone();
     let code = s.issue_code(1, "snsapi_userinfo", T0);
-    let g = call(&s, "GET", &format!("/sns/oauth2/access_token?appid={}&secret={}&code={code}&grant_type=authorization_code", c.app_id, c.app_secret), "", T0).json_body();
+    let g = call(
+        &s,
+        "GET",
+        &format!(
+            "/sns/oauth2/access_token?appid={}&secret={}&code={code}&grant_type=authorization_code",
+            c.app_id, c.app_secret
+        ),
+        "",
+        T0,
+    )
+    .json_body();
     assert!(g.get("unionid").is_none(), "user 1 has no unionid");
     let tok = g["access_token"].as_str().unwrap();
-    let ui = call(&s, "GET", &format!("/sns/userinfo?access_token={tok}&openid={}&lang=en", c.users[1].openid), "", T0).json_body();
+    let ui = call(
+        &s,
+        "GET",
+        &format!(
+            "/sns/userinfo?access_token={tok}&openid={}&lang=en",
+            c.users[1].openid
+        ),
+        "",
+        T0,
+    )
+    .json_body();
     assert_eq!(ui["nickname"], "Bob");
-    let ok = call(&s, "GET", &format!("/sns/auth?access_token={tok}&openid={}", c.users[1].openid), "", T0).json_body();
+    let ok = call(
+        &s,
+        "GET",
+        &format!("/sns/auth?access_token={tok}&openid={}", c.users[1].openid),
+        "",
+        T0,
+    )
+    .json_body();
     assert_eq!(ok, serde_json::json!({"errcode": 0, "errmsg": "ok"}));
-    let bad = call(&s, "GET", &format!("/sns/auth?access_token={tok}&openid=other"), "", T0).json_body();
+    let bad = call(
+        &s,
+        "GET",
+        &format!("/sns/auth?access_token={tok}&openid=other"),
+        "",
+        T0,
+    )
+    .json_body();
     assert_eq!(bad["errcode"], 40003);
-    let refreshed = call(&s, "GET", &format!("/sns/oauth2/refresh_token?appid={}&grant_type=refresh_token&refresh_token={}", c.app_id, g["refresh_token"].as_str().unwrap()), "", T0).json_body();
+    let refreshed = call(
+        &s,
+        "GET",
+        &format!(
+            "/sns/oauth2/refresh_token?appid={}&grant_type=refresh_token&refresh_token={}",
+            c.app_id,
+            g["refresh_token"].as_str().unwrap()
+        ),
+        "",
+        T0,
+    )
+    .json_body();
     assert_eq!(refreshed["openid"], c.users[1].openid);
 }
 
@@ -126,29 +233,66 @@ fn userinfo_grant_reads_the_profile_and_auth_checks_it() {
 fn authorize_consents_silently_for_base_and_asks_for_userinfo() {
     let s = sim();
     let id = s.config().app_id.clone();
-    let url = |scope: &str, extra: &str| format!("/connect/oauth2/authorize?appid={id}&redirect_uri=https%3A%2F%2Fa.example%2Fcb%3Fx%3D1&response_type=code&scope={scope}&state=S1{extra}");
+    let url = |scope: &str, extra: &str| {
+        format!("/connect/oauth2/authorize?appid={id}&redirect_uri=https%3A%2F%2Fa.example%2Fcb%3Fx%3D1&response_type=code&scope={scope}&state=S1{extra}")
+    };
     let base = call(&s, "GET", &url("snsapi_base", ""), "", T0);
     assert_eq!(base.status, 302);
     let loc = &base.headers[0].1;
-    assert!(loc.starts_with("https://a.example/cb?x=1&code=code_") && loc.ends_with("&state=S1"), "{loc}");
+    assert!(
+        loc.starts_with("https://a.example/cb?x=1&code=code_") && loc.ends_with("&state=S1"),
+        "{loc}"
+    );
     let page = call(&s, "GET", &url("snsapi_userinfo", ""), "", T0);
     assert_eq!(page.status, 200);
     let html = String::from_utf8(page.body).unwrap();
-    assert!(html.contains("id=\"allow\"") && html.contains("sim_decision=allow") && html.contains("Alice"));
-    let deny = call(&s, "GET", &url("snsapi_userinfo", "&sim_decision=deny"), "", T0);
+    assert!(
+        html.contains("id=\"allow\"")
+            && html.contains("sim_decision=allow")
+            && html.contains("Alice")
+    );
+    let deny = call(
+        &s,
+        "GET",
+        &url("snsapi_userinfo", "&sim_decision=deny"),
+        "",
+        T0,
+    );
     assert_eq!(deny.headers[0].1, "https://a.example/cb?x=1&state=S1");
-    assert_eq!(call(&s, "GET", &url("snsapi_login", ""), "", T0).status, 400);
+    assert_eq!(
+        call(&s, "GET", &url("snsapi_login", ""), "", T0).status,
+        400
+    );
 }
 
 #[test]
 fn faults_are_consumed_in_order_and_calls_counted() {
     let s = sim();
-    s.inject("/cgi-bin/stable_token", Fault::Errcode { errcode: -1, errmsg: None }, 1);
+    s.inject(
+        "/cgi-bin/stable_token",
+        Fault::Errcode {
+            errcode: -1,
+            errmsg: None,
+        },
+        1,
+    );
     s.inject("/cgi-bin/stable_token", Fault::Drop, 1);
     s.inject("/cgi-bin/stable_token", Fault::Delay { ms: 700 }, 1);
-    assert_eq!(stable(&s, false, T0), serde_json::json!({"errcode": -1, "errmsg": "system error"}));
-    assert_eq!(s.handle(&SimRequest::new("POST", "/cgi-bin/stable_token", Vec::new()), T0), Reply::Drop);
-    let delayed = s.handle(&SimRequest::new("POST", "/cgi-bin/stable_token", b"{}".to_vec()), T0);
+    assert_eq!(
+        stable(&s, false, T0),
+        serde_json::json!({"errcode": -1, "errmsg": "system error"})
+    );
+    assert_eq!(
+        s.handle(
+            &SimRequest::new("POST", "/cgi-bin/stable_token", Vec::new()),
+            T0
+        ),
+        Reply::Drop
+    );
+    let delayed = s.handle(
+        &SimRequest::new("POST", "/cgi-bin/stable_token", b"{}".to_vec()),
+        T0,
+    );
     assert!(matches!(delayed, Reply::Respond { delay_ms: 700, .. }));
     assert_eq!(s.calls("/cgi-bin/stable_token"), 3);
     s.reset_calls();

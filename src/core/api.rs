@@ -44,12 +44,22 @@ pub struct ApiRequest {
 impl ApiRequest {
     /// A GET of `path` with `query`.
     pub fn get(path: &'static str, query: Vec<(&'static str, String)>) -> Self {
-        Self { method: Method::Get, path, query, json_body: None }
+        Self {
+            method: Method::Get,
+            path,
+            query,
+            json_body: None,
+        }
     }
 
     /// A POST of `body` as JSON to `path`.
     pub fn post_json(path: &'static str, body: &serde_json::Value) -> Self {
-        Self { method: Method::Post, path, query: Vec::new(), json_body: Some(body.to_string()) }
+        Self {
+            method: Method::Post,
+            path,
+            query: Vec::new(),
+            json_body: Some(body.to_string()),
+        }
     }
 
     /// The full URL on `base` (which may carry a path prefix).
@@ -60,7 +70,9 @@ impl ApiRequest {
         if self.query.is_empty() {
             url.set_query(None);
         } else {
-            url.query_pairs_mut().clear().extend_pairs(self.query.iter().map(|(k, v)| (*k, v.as_str())));
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(self.query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         url.into()
     }
@@ -69,7 +81,12 @@ impl ApiRequest {
 impl std::fmt::Debug for ApiRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Query and body carry secrets (appsecret, tokens, codes).
-        write!(f, "ApiRequest({} {} [params redacted])", self.method.as_str(), self.path)
+        write!(
+            f,
+            "ApiRequest({} {} [params redacted])",
+            self.method.as_str(),
+            self.path
+        )
     }
 }
 
@@ -94,7 +111,11 @@ pub fn upstream_error(value: &serde_json::Value) -> Option<Error> {
     let errcode = value.get("errcode")?.as_i64()?;
     (errcode != 0).then(|| Error::Upstream {
         errcode,
-        errmsg: value.get("errmsg").and_then(|m| m.as_str()).unwrap_or_default().to_owned(),
+        errmsg: value
+            .get("errmsg")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -110,34 +131,85 @@ mod tests {
 
     #[test]
     fn success_with_errcode_zero_parses() {
-        let t: Ticket = parse_answer(200, br#"{"errcode":0,"errmsg":"ok","ticket":"T","expires_in":7200}"#).unwrap();
-        assert_eq!(t, Ticket { ticket: "T".into(), expires_in: 7200 });
+        let t: Ticket = parse_answer(
+            200,
+            br#"{"errcode":0,"errmsg":"ok","ticket":"T","expires_in":7200}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            Ticket {
+                ticket: "T".into(),
+                expires_in: 7200
+            }
+        );
     }
 
     #[test]
     fn errcode_becomes_a_typed_upstream_error() {
-        let e = parse_answer::<Ticket>(200, br#"{"errcode":40001,"errmsg":"invalid credential"}"#).unwrap_err();
-        assert_eq!(e, Error::Upstream { errcode: 40001, errmsg: "invalid credential".into() });
-        let e = parse_answer::<Ticket>(200, br#"{"errcode":-1,"errmsg":"system error"}"#).unwrap_err();
-        assert_eq!(e, Error::Upstream { errcode: -1, errmsg: "system error".into() });
+        let e = parse_answer::<Ticket>(200, br#"{"errcode":40001,"errmsg":"invalid credential"}"#)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            Error::Upstream {
+                errcode: 40001,
+                errmsg: "invalid credential".into()
+            }
+        );
+        let e =
+            parse_answer::<Ticket>(200, br#"{"errcode":-1,"errmsg":"system error"}"#).unwrap_err();
+        assert_eq!(
+            e,
+            Error::Upstream {
+                errcode: -1,
+                errmsg: "system error".into()
+            }
+        );
     }
 
     #[test]
     fn garbage_and_5xx_are_bad_answers() {
-        assert_eq!(parse_answer::<Ticket>(502, b"<html>bad gateway</html>").unwrap_err(), Error::BadAnswer("HTTP 502".into()));
-        assert!(matches!(parse_answer::<Ticket>(200, b"{\"ticket\":1}"), Err(Error::BadAnswer(_))));
-        assert!(matches!(parse_answer::<Ticket>(200, b"[]"), Err(Error::BadAnswer(_))));
-        assert!(matches!(parse_answer::<Ticket>(200, b""), Err(Error::BadAnswer(_))));
+        assert_eq!(
+            parse_answer::<Ticket>(502, b"<html>bad gateway</html>").unwrap_err(),
+            Error::BadAnswer("HTTP 502".into())
+        );
+        assert!(matches!(
+            parse_answer::<Ticket>(200, b"{\"ticket\":1}"),
+            Err(Error::BadAnswer(_))
+        ));
+        assert!(matches!(
+            parse_answer::<Ticket>(200, b"[]"),
+            Err(Error::BadAnswer(_))
+        ));
+        assert!(matches!(
+            parse_answer::<Ticket>(200, b""),
+            Err(Error::BadAnswer(_))
+        ));
     }
 
     #[test]
     fn urls_respect_base_prefix_and_encode_params() {
-        let req = ApiRequest::get("/cgi-bin/token", vec![("grant_type", "client_credential".into()), ("secret", "a&b=c".into())]);
+        let req = ApiRequest::get(
+            "/cgi-bin/token",
+            vec![
+                ("grant_type", "client_credential".into()),
+                ("secret", "a&b=c".into()),
+            ],
+        );
         assert_eq!(
             req.url(&Url::parse("https://api.weixin.qq.com").unwrap()),
             "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&secret=a%26b%3Dc"
         );
-        assert_eq!(req.url(&Url::parse("http://127.0.0.1:9/wx/").unwrap()).split('?').next().unwrap(), "http://127.0.0.1:9/wx/cgi-bin/token");
-        assert_eq!(format!("{req:?}"), "ApiRequest(GET /cgi-bin/token [params redacted])");
+        assert_eq!(
+            req.url(&Url::parse("http://127.0.0.1:9/wx/").unwrap())
+                .split('?')
+                .next()
+                .unwrap(),
+            "http://127.0.0.1:9/wx/cgi-bin/token"
+        );
+        assert_eq!(
+            format!("{req:?}"),
+            "ApiRequest(GET /cgi-bin/token [params redacted])"
+        );
     }
 }

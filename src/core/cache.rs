@@ -105,7 +105,9 @@ pub fn freshness(entry: Option<&Cached>, now: u64) -> Freshness {
     match entry {
         None => Freshness::Missing,
         Some(e) if e.invalid || now >= e.expires_at => Freshness::Unusable,
-        Some(e) if now + REFRESH_AHEAD_SECS >= e.expires_at && now >= e.refresh_after => Freshness::RefreshAhead,
+        Some(e) if now + REFRESH_AHEAD_SECS >= e.expires_at && now >= e.refresh_after => {
+            Freshness::RefreshAhead
+        }
         Some(_) => Freshness::Fresh,
     }
 }
@@ -123,7 +125,13 @@ pub fn basis(entry: Option<&Cached>) -> u64 {
 /// The entry to store after a successful fetch on top of `previous`. When
 /// WeChat handed back the still-valid token it had (stable_token before its
 /// own rotation window), the next refresh-ahead waits [`RECHECK_SECS`].
-pub fn next_entry(previous: Option<&Cached>, value: String, expires_in: u64, now: u64, token_generation: Option<u64>) -> Cached {
+pub fn next_entry(
+    previous: Option<&Cached>,
+    value: String,
+    expires_in: u64,
+    now: u64,
+    token_generation: Option<u64>,
+) -> Cached {
     let unchanged = previous.is_some_and(|p| !p.invalid && p.value == value);
     Cached {
         refresh_after: if unchanged { now + RECHECK_SECS } else { 0 },
@@ -137,13 +145,22 @@ pub fn next_entry(previous: Option<&Cached>, value: String, expires_in: u64, now
 
 /// True when a waiter can stop: a newer generation is there and usable.
 pub fn refreshed_since(entry: Option<&Cached>, basis: u64, now: u64) -> bool {
-    entry.is_some_and(|e| e.generation > basis && matches!(freshness(Some(e), now), Freshness::Fresh | Freshness::RefreshAhead))
+    entry.is_some_and(|e| {
+        e.generation > basis
+            && matches!(
+                freshness(Some(e), now),
+                Freshness::Fresh | Freshness::RefreshAhead
+            )
+    })
 }
 
 /// The entry marked rejected, when it still holds `rejected` (a token
 /// already replaced by another instance is left alone).
 pub fn invalidated(entry: &Cached, rejected: &str) -> Option<Cached> {
-    (!entry.invalid && entry.value == rejected).then(|| Cached { invalid: true, ..entry.clone() })
+    (!entry.invalid && entry.value == rejected).then(|| Cached {
+        invalid: true,
+        ..entry.clone()
+    })
 }
 
 /// True when a ticket was fetched with the access-token generation just dropped.
@@ -166,7 +183,9 @@ pub struct Keys {
 impl Keys {
     /// Keys for one account.
     pub fn new(app_id: &AppId) -> Self {
-        Self { prefix: format!("wxmp:{app_id}") }
+        Self {
+            prefix: format!("wxmp:{app_id}"),
+        }
     }
 
     /// The cached credential.
@@ -233,13 +252,21 @@ impl StoredFailure {
             Error::Config(m) => ("config", 0, m.clone()),
             other => ("bad_answer", 0, other.to_string()),
         };
-        Self { at_ms: now_ms, kind: kind.into(), errcode, message }
+        Self {
+            at_ms: now_ms,
+            kind: kind.into(),
+            errcode,
+            message,
+        }
     }
 
     /// The error again, as the waiter's own result.
     pub fn to_error(&self) -> Error {
         match self.kind.as_str() {
-            "upstream" => Error::Upstream { errcode: self.errcode, errmsg: self.message.clone() },
+            "upstream" => Error::Upstream {
+                errcode: self.errcode,
+                errmsg: self.message.clone(),
+            },
             "transport" => Error::Transport(self.message.clone()),
             "timeout" => Error::Timeout(self.message.clone()),
             "storage" => Error::Storage(self.message.clone()),
@@ -271,10 +298,22 @@ pub enum LeaseStep {
 
 /// Decides for a loser of generation `gen`'s election. `waiting_since_ms`
 /// is when this request started waiting (for a holder record never written).
-pub fn after_lost_election(keys: &Keys, c: Credential, gen: u64, holder: Option<&LeaseHolder>, now_ms: u64, waiting_since_ms: u64) -> LeaseStep {
-    let takeover = |suffix: String| LeaseStep::TakeOver(format!("{}:takeover:{suffix}", keys.lease(c, gen)));
+pub fn after_lost_election(
+    keys: &Keys,
+    c: Credential,
+    gen: u64,
+    holder: Option<&LeaseHolder>,
+    now_ms: u64,
+    waiting_since_ms: u64,
+) -> LeaseStep {
+    let takeover =
+        |suffix: String| LeaseStep::TakeOver(format!("{}:takeover:{suffix}", keys.lease(c, gen)));
     match holder {
-        Some(LeaseHolder { id, failure: Some(f), .. }) => {
+        Some(LeaseHolder {
+            id,
+            failure: Some(f),
+            ..
+        }) => {
             if now_ms.saturating_sub(f.at_ms) < f.hold_ms() {
                 LeaseStep::Fail(f.to_error())
             } else {
@@ -283,7 +322,9 @@ pub fn after_lost_election(keys: &Keys, c: Credential, gen: u64, holder: Option<
         }
         Some(h) if now_ms.saturating_sub(h.since_ms) >= LEASE_TTL_MS => takeover(h.id.clone()),
         Some(_) => LeaseStep::Wait,
-        None if now_ms.saturating_sub(waiting_since_ms) >= LEASE_TTL_MS => takeover(format!("absent:{}", now_ms / LEASE_TTL_MS)),
+        None if now_ms.saturating_sub(waiting_since_ms) >= LEASE_TTL_MS => {
+            takeover(format!("absent:{}", now_ms / LEASE_TTL_MS))
+        }
         None => LeaseStep::Wait,
     }
 }
@@ -315,7 +356,11 @@ pub fn may_force(log: &ForceLog, now: u64) -> bool {
 pub fn record_force(log: &ForceLog, now: u64) -> ForceLog {
     let day = beijing_day(now);
     let count = if log.day == day { log.count + 1 } else { 1 };
-    ForceLog { last_at: now, day, count }
+    ForceLog {
+        last_at: now,
+        day,
+        count,
+    }
 }
 
 #[cfg(test)]
@@ -325,7 +370,14 @@ mod tests {
     const NOW: u64 = 1_700_000_000;
 
     fn entry(expires_at: u64) -> Cached {
-        Cached { value: "T1".into(), expires_at, generation: 3, invalid: false, token_generation: None, refresh_after: 0 }
+        Cached {
+            value: "T1".into(),
+            expires_at,
+            generation: 3,
+            invalid: false,
+            token_generation: None,
+            refresh_after: 0,
+        }
     }
 
     fn keys() -> Keys {
@@ -336,15 +388,33 @@ mod tests {
     fn freshness_covers_every_state() {
         assert_eq!(freshness(None, NOW), Freshness::Missing);
         assert_eq!(freshness(Some(&entry(NOW + 7200)), NOW), Freshness::Fresh);
-        assert_eq!(freshness(Some(&entry(NOW + REFRESH_AHEAD_SECS + 1)), NOW), Freshness::Fresh);
-        assert_eq!(freshness(Some(&entry(NOW + REFRESH_AHEAD_SECS)), NOW), Freshness::RefreshAhead);
-        assert_eq!(freshness(Some(&entry(NOW + 1)), NOW), Freshness::RefreshAhead);
+        assert_eq!(
+            freshness(Some(&entry(NOW + REFRESH_AHEAD_SECS + 1)), NOW),
+            Freshness::Fresh
+        );
+        assert_eq!(
+            freshness(Some(&entry(NOW + REFRESH_AHEAD_SECS)), NOW),
+            Freshness::RefreshAhead
+        );
+        assert_eq!(
+            freshness(Some(&entry(NOW + 1)), NOW),
+            Freshness::RefreshAhead
+        );
         assert_eq!(freshness(Some(&entry(NOW)), NOW), Freshness::Unusable);
-        let rejected = Cached { invalid: true, ..entry(NOW + 7200) };
+        let rejected = Cached {
+            invalid: true,
+            ..entry(NOW + 7200)
+        };
         assert_eq!(freshness(Some(&rejected), NOW), Freshness::Unusable);
-        let rechecking = Cached { refresh_after: NOW + 1, ..entry(NOW + 10) };
+        let rechecking = Cached {
+            refresh_after: NOW + 1,
+            ..entry(NOW + 10)
+        };
         assert_eq!(freshness(Some(&rechecking), NOW), Freshness::Fresh);
-        assert_eq!(freshness(Some(&rechecking), NOW + 1), Freshness::RefreshAhead);
+        assert_eq!(
+            freshness(Some(&rechecking), NOW + 1),
+            Freshness::RefreshAhead
+        );
     }
 
     #[test]
@@ -355,18 +425,37 @@ mod tests {
         assert_eq!(freshness(Some(&same), NOW + 1), Freshness::Fresh);
         let rotated = next_entry(Some(&old), "T2".into(), 7200, NOW, None);
         assert_eq!(rotated.refresh_after, 0);
-        let after_rejection = next_entry(Some(&Cached { invalid: true, ..old }), "T1".into(), 200, NOW, None);
+        let after_rejection = next_entry(
+            Some(&Cached {
+                invalid: true,
+                ..old
+            }),
+            "T1".into(),
+            200,
+            NOW,
+            None,
+        );
         assert_eq!(after_rejection.refresh_after, 0);
     }
 
     #[test]
     fn next_entry_bumps_generation_and_sets_expiry() {
         let n = next_entry(Some(&entry(NOW)), "T2".into(), 7200, NOW, None);
-        assert_eq!((n.generation, n.expires_at, n.invalid), (4, NOW + 7200, false));
-        assert_eq!(next_entry(None, "T".into(), 7200, NOW, Some(1)).generation, 1);
+        assert_eq!(
+            (n.generation, n.expires_at, n.invalid),
+            (4, NOW + 7200, false)
+        );
+        assert_eq!(
+            next_entry(None, "T".into(), 7200, NOW, Some(1)).generation,
+            1
+        );
         assert!(refreshed_since(Some(&n), 3, NOW));
         assert!(!refreshed_since(Some(&n), 4, NOW));
-        assert!(!refreshed_since(Some(&Cached { invalid: true, ..n }), 3, NOW));
+        assert!(!refreshed_since(
+            Some(&Cached { invalid: true, ..n }),
+            3,
+            NOW
+        ));
         assert!(!refreshed_since(None, 0, NOW));
     }
 
@@ -376,21 +465,37 @@ mod tests {
         let dropped = invalidated(&e, "T1").unwrap();
         assert!(dropped.invalid);
         assert_eq!(dropped.generation, e.generation);
-        assert_eq!(invalidated(&e, "OTHER"), None, "a newer token is not dropped");
+        assert_eq!(
+            invalidated(&e, "OTHER"),
+            None,
+            "a newer token is not dropped"
+        );
         assert_eq!(invalidated(&dropped, "T1"), None, "already dropped");
     }
 
     #[test]
     fn tickets_die_with_their_token() {
-        let ticket = Cached { token_generation: Some(3), ..entry(NOW + 7200) };
+        let ticket = Cached {
+            token_generation: Some(3),
+            ..entry(NOW + 7200)
+        };
         assert!(ticket_outlived(&ticket, 3));
         assert!(!ticket_outlived(&ticket, 2));
-        assert!(!ticket_outlived(&Cached { invalid: true, ..ticket }, 3));
+        assert!(!ticket_outlived(
+            &Cached {
+                invalid: true,
+                ..ticket
+            },
+            3
+        ));
     }
 
     #[test]
     fn same_token_after_rejection_needs_force() {
-        let rejected = Cached { invalid: true, ..entry(NOW + 7200) };
+        let rejected = Cached {
+            invalid: true,
+            ..entry(NOW + 7200)
+        };
         assert!(needs_forced_refresh(Some(&rejected), "T1"));
         assert!(!needs_forced_refresh(Some(&rejected), "T2"));
         assert!(!needs_forced_refresh(Some(&entry(NOW + 7200)), "T1"));
@@ -399,10 +504,31 @@ mod tests {
 
     #[test]
     fn lease_held_by_another_means_wait_until_ttl() {
-        let h = LeaseHolder { id: "a".into(), since_ms: 1_000, failure: None };
-        assert_eq!(after_lost_election(&keys(), Credential::AccessToken, 3, Some(&h), 1_000 + LEASE_TTL_MS - 1, 0), LeaseStep::Wait);
+        let h = LeaseHolder {
+            id: "a".into(),
+            since_ms: 1_000,
+            failure: None,
+        };
         assert_eq!(
-            after_lost_election(&keys(), Credential::AccessToken, 3, Some(&h), 1_000 + LEASE_TTL_MS, 0),
+            after_lost_election(
+                &keys(),
+                Credential::AccessToken,
+                3,
+                Some(&h),
+                1_000 + LEASE_TTL_MS - 1,
+                0
+            ),
+            LeaseStep::Wait
+        );
+        assert_eq!(
+            after_lost_election(
+                &keys(),
+                Credential::AccessToken,
+                3,
+                Some(&h),
+                1_000 + LEASE_TTL_MS,
+                0
+            ),
             LeaseStep::TakeOver("wxmp:wx1:lease:token:3:takeover:a".into())
         );
     }
@@ -410,35 +536,98 @@ mod tests {
     #[test]
     fn missing_holder_record_is_waited_for_then_taken_over() {
         let k = keys();
-        assert_eq!(after_lost_election(&k, Credential::JsapiTicket, 0, None, 5_000, 5_000), LeaseStep::Wait);
-        let step = after_lost_election(&k, Credential::JsapiTicket, 0, None, 5_000 + LEASE_TTL_MS, 5_000);
-        assert_eq!(step, LeaseStep::TakeOver(format!("wxmp:wx1:lease:ticket:0:takeover:absent:{}", (5_000 + LEASE_TTL_MS) / LEASE_TTL_MS)));
+        assert_eq!(
+            after_lost_election(&k, Credential::JsapiTicket, 0, None, 5_000, 5_000),
+            LeaseStep::Wait
+        );
+        let step = after_lost_election(
+            &k,
+            Credential::JsapiTicket,
+            0,
+            None,
+            5_000 + LEASE_TTL_MS,
+            5_000,
+        );
+        assert_eq!(
+            step,
+            LeaseStep::TakeOver(format!(
+                "wxmp:wx1:lease:ticket:0:takeover:absent:{}",
+                (5_000 + LEASE_TTL_MS) / LEASE_TTL_MS
+            ))
+        );
     }
 
     #[test]
     fn recent_failure_is_surfaced_then_retried() {
-        let err = Error::Upstream { errcode: -1, errmsg: "system error".into() };
-        let h = LeaseHolder { id: "a".into(), since_ms: 0, failure: Some(StoredFailure::new(&err, 10_000)) };
+        let err = Error::Upstream {
+            errcode: -1,
+            errmsg: "system error".into(),
+        };
+        let h = LeaseHolder {
+            id: "a".into(),
+            since_ms: 0,
+            failure: Some(StoredFailure::new(&err, 10_000)),
+        };
         let k = keys();
-        assert_eq!(after_lost_election(&k, Credential::AccessToken, 1, Some(&h), 10_500, 0), LeaseStep::Fail(err));
         assert_eq!(
-            after_lost_election(&k, Credential::AccessToken, 1, Some(&h), 10_000 + FAILURE_HOLD_MS, 0),
+            after_lost_election(&k, Credential::AccessToken, 1, Some(&h), 10_500, 0),
+            LeaseStep::Fail(err)
+        );
+        assert_eq!(
+            after_lost_election(
+                &k,
+                Credential::AccessToken,
+                1,
+                Some(&h),
+                10_000 + FAILURE_HOLD_MS,
+                0
+            ),
             LeaseStep::TakeOver("wxmp:wx1:lease:token:1:takeover:a:failed".into())
         );
     }
 
     #[test]
     fn failures_needing_a_human_are_held_longer() {
-        let err = Error::Upstream { errcode: 40164, errmsg: "invalid ip".into() };
-        let h = LeaseHolder { id: "a".into(), since_ms: 0, failure: Some(StoredFailure::new(&err, 0)) };
-        assert_eq!(after_lost_election(&keys(), Credential::AccessToken, 1, Some(&h), HUMAN_FAILURE_HOLD_MS - 1, 0), LeaseStep::Fail(err));
-        assert!(matches!(after_lost_election(&keys(), Credential::AccessToken, 1, Some(&h), HUMAN_FAILURE_HOLD_MS, 0), LeaseStep::TakeOver(_)));
+        let err = Error::Upstream {
+            errcode: 40164,
+            errmsg: "invalid ip".into(),
+        };
+        let h = LeaseHolder {
+            id: "a".into(),
+            since_ms: 0,
+            failure: Some(StoredFailure::new(&err, 0)),
+        };
+        assert_eq!(
+            after_lost_election(
+                &keys(),
+                Credential::AccessToken,
+                1,
+                Some(&h),
+                HUMAN_FAILURE_HOLD_MS - 1,
+                0
+            ),
+            LeaseStep::Fail(err)
+        );
+        assert!(matches!(
+            after_lost_election(
+                &keys(),
+                Credential::AccessToken,
+                1,
+                Some(&h),
+                HUMAN_FAILURE_HOLD_MS,
+                0
+            ),
+            LeaseStep::TakeOver(_)
+        ));
     }
 
     #[test]
     fn stored_failures_round_trip() {
         for e in [
-            Error::Upstream { errcode: 45009, errmsg: "reach max api daily quota limit".into() },
+            Error::Upstream {
+                errcode: 45009,
+                errmsg: "reach max api daily quota limit".into(),
+            },
             Error::Transport("refused".into()),
             Error::Timeout("5 s".into()),
             Error::Storage("down".into()),
@@ -475,8 +664,14 @@ mod tests {
         let k = keys();
         assert_eq!(k.entry(Credential::AccessToken), "wxmp:wx1:token");
         assert_eq!(k.entry(Credential::JsapiTicket), "wxmp:wx1:ticket");
-        assert_eq!(k.lease(Credential::AccessToken, 7), "wxmp:wx1:lease:token:7");
-        assert_eq!(k.holder(Credential::JsapiTicket, 7), "wxmp:wx1:holder:ticket:7");
+        assert_eq!(
+            k.lease(Credential::AccessToken, 7),
+            "wxmp:wx1:lease:token:7"
+        );
+        assert_eq!(
+            k.holder(Credential::JsapiTicket, 7),
+            "wxmp:wx1:holder:ticket:7"
+        );
         assert_eq!(k.scoped("session", "ab"), "wxmp:wx1:session:ab");
         assert!(!format!("{:?}", entry(1)).contains("T1"));
     }

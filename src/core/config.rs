@@ -82,7 +82,9 @@ pub struct Config {
 
 /// Hands out a setting or the `Error::Config` that names its problem.
 pub fn need<T>(setting: &Setting<T>) -> Result<&T, Error> {
-    setting.as_ref().map_err(|problem| Error::Config(problem.clone()))
+    setting
+        .as_ref()
+        .map_err(|problem| Error::Config(problem.clone()))
 }
 
 impl Config {
@@ -93,21 +95,32 @@ impl Config {
 
         let public_url = required("public_url").and_then(|v| parse_base_url("public_url", &v));
         let allowed_origins = match (get("allowed_origins"), &public_url) {
-            (Some(list), _) => AllowedOrigins::parse_list(&list).map_err(|e| format!("allowed_origins: {e}")),
+            (Some(list), _) => {
+                AllowedOrigins::parse_list(&list).map_err(|e| format!("allowed_origins: {e}"))
+            }
             (None, Ok(url)) => Ok(AllowedOrigins::new(Origin::of(url).into_iter().collect())),
-            (None, Err(_)) => Err("allowed_origins: defaults to public_url's origin, which is not usable".into()),
+            (None, Err(_)) => {
+                Err("allowed_origins: defaults to public_url's origin, which is not usable".into())
+            }
         };
         let api_base_raw = get("api_base");
-        let api_base = parse_base_url("api_base", api_base_raw.as_deref().unwrap_or(DEFAULT_API_BASE));
+        let api_base = parse_base_url(
+            "api_base",
+            api_base_raw.as_deref().unwrap_or(DEFAULT_API_BASE),
+        );
         // WeChat's standby host only backs WeChat's own host: with api_base
         // pointed elsewhere (a proxy, the simulator) the default fallback is
         // dropped, also when a manifest spells the default out.
-        let official_api = api_base_raw.as_deref().is_none_or(|v| same_url(v, DEFAULT_API_BASE));
+        let official_api = api_base_raw
+            .as_deref()
+            .is_none_or(|v| same_url(v, DEFAULT_API_BASE));
         let api_fallback_base = match get("api_fallback_base") {
             Some(v) if v.trim() == "none" => Ok(None),
             Some(v) if !official_api && same_url(&v, DEFAULT_API_FALLBACK_BASE) => Ok(None),
             Some(v) => parse_base_url("api_fallback_base", &v).map(Some),
-            None if official_api => parse_base_url("api_fallback_base", DEFAULT_API_FALLBACK_BASE).map(Some),
+            None if official_api => {
+                parse_base_url("api_fallback_base", DEFAULT_API_FALLBACK_BASE).map(Some)
+            }
             None => Ok(None),
         };
 
@@ -115,23 +128,36 @@ impl Config {
             app_id: required("app_id").and_then(|v| parse_app_id(&v)),
             app_secret: required("app_secret").map(|v| AppSecret::new(v.trim())),
             token: required("token").and_then(|v| parse_server_token(&v)),
-            aes_key: get("encoding_aes_key").map(|v| decode_aes_key(&v)).transpose(),
+            aes_key: get("encoding_aes_key")
+                .map(|v| decode_aes_key(&v))
+                .transpose(),
             allowed_origins,
             public_url,
             session_secret: required("session_secret").and_then(|v| {
-                SessionSecret::new(v.into_bytes())
-                    .ok_or_else(|| format!("session_secret: must be at least {} bytes", SessionSecret::MIN_LEN))
+                SessionSecret::new(v.into_bytes()).ok_or_else(|| {
+                    format!(
+                        "session_secret: must be at least {} bytes",
+                        SessionSecret::MIN_LEN
+                    )
+                })
             }),
             admin_key: get("admin_key").map(|v| parse_admin_key(&v)).transpose(),
             token_mode: match get("token_mode").as_deref().map(str::trim) {
                 None | Some("stable") => Ok(TokenMode::Stable),
                 Some("classic") => Ok(TokenMode::Classic),
-                Some(other) => Err(format!("token_mode: {other:?} is neither \"stable\" nor \"classic\"")),
+                Some(other) => Err(format!(
+                    "token_mode: {other:?} is neither \"stable\" nor \"classic\""
+                )),
             },
             api_base,
             api_fallback_base,
-            oauth_base: parse_base_url("oauth_base", get("oauth_base").as_deref().unwrap_or(DEFAULT_OAUTH_BASE)),
-            message_webhook: get("message_webhook").map(|v| parse_url("message_webhook", &v)).transpose(),
+            oauth_base: parse_base_url(
+                "oauth_base",
+                get("oauth_base").as_deref().unwrap_or(DEFAULT_OAUTH_BASE),
+            ),
+            message_webhook: get("message_webhook")
+                .map(|v| parse_url("message_webhook", &v))
+                .transpose(),
         }
     }
 
@@ -167,7 +193,12 @@ fn same_url(a: &str, b: &str) -> bool {
 
 fn parse_app_id(raw: &str) -> Setting<AppId> {
     let v = raw.trim();
-    if v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if v.is_empty()
+        || v.len() > 64
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         return Err("app_id: must be letters, digits, '_' or '-' (e.g. wx + 16 hex digits)".into());
     }
     Ok(AppId::new(v))
@@ -177,7 +208,9 @@ fn parse_server_token(raw: &str) -> Setting<ServerToken> {
     let v = raw.trim();
     // WeChat's console accepts 3-32 letters and digits.
     if !(3..=32).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err("token: must be 3 to 32 letters or digits, as in WeChat's server configuration".into());
+        return Err(
+            "token: must be 3 to 32 letters or digits, as in WeChat's server configuration".into(),
+        );
     }
     Ok(ServerToken::new(v))
 }
@@ -201,12 +234,17 @@ pub fn decode_aes_key(raw: &str) -> Setting<AesKey> {
     );
     let v = raw.trim();
     if v.len() != 43 {
-        return Err(format!("encoding_aes_key: must be 43 characters, found {}", v.len()));
+        return Err(format!(
+            "encoding_aes_key: must be 43 characters, found {}",
+            v.len()
+        ));
     }
     let bytes = LENIENT
         .decode(v)
         .map_err(|_| "encoding_aes_key: not base64 (letters, digits, '+' and '/')".to_string())?;
-    let key: [u8; 32] = bytes.try_into().map_err(|_| "encoding_aes_key: does not decode to 32 bytes".to_string())?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "encoding_aes_key: does not decode to 32 bytes".to_string())?;
     Ok(AesKey::new(key))
 }
 
@@ -216,7 +254,9 @@ fn parse_url(name: &str, raw: &str) -> Setting<Url> {
         return Err(format!("{name}: {raw:?} must be an http(s) URL"));
     }
     if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-        return Err(format!("{name}: {raw:?} must not carry userinfo or a fragment"));
+        return Err(format!(
+            "{name}: {raw:?} must not carry userinfo or a fragment"
+        ));
     }
     Ok(url)
 }
@@ -236,7 +276,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(pairs: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::load(|k| map.get(k).cloned())
     }
 
@@ -255,10 +298,30 @@ mod tests {
         let c = load(&good());
         assert!(c.problems().is_empty(), "{:?}", c.problems());
         assert_eq!(c.token_mode, Ok(TokenMode::Stable));
-        assert_eq!(c.api_base.as_ref().unwrap().as_str(), "https://api.weixin.qq.com/");
-        assert_eq!(c.api_fallback_base.as_ref().unwrap().as_ref().unwrap().as_str(), "https://api2.weixin.qq.com/");
-        assert_eq!(c.oauth_base.as_ref().unwrap().as_str(), "https://open.weixin.qq.com/");
-        let origins: Vec<String> = c.allowed_origins.as_ref().unwrap().iter().map(|o| o.to_string()).collect();
+        assert_eq!(
+            c.api_base.as_ref().unwrap().as_str(),
+            "https://api.weixin.qq.com/"
+        );
+        assert_eq!(
+            c.api_fallback_base
+                .as_ref()
+                .unwrap()
+                .as_ref()
+                .unwrap()
+                .as_str(),
+            "https://api2.weixin.qq.com/"
+        );
+        assert_eq!(
+            c.oauth_base.as_ref().unwrap().as_str(),
+            "https://open.weixin.qq.com/"
+        );
+        let origins: Vec<String> = c
+            .allowed_origins
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|o| o.to_string())
+            .collect();
         assert_eq!(origins, ["https://m.example.com"]);
         assert!(matches!(c.aes_key, Ok(None)));
         assert!(matches!(c.admin_key, Ok(None)));
@@ -275,12 +338,24 @@ mod tests {
         pairs.push(("public_url", "not a url"));
         let c = load(&pairs);
         let problems = c.problems();
-        assert!(problems.contains(&"app_secret: not set".to_string()), "{problems:?}");
-        assert!(problems.contains(&"session_secret: must be at least 32 bytes".to_string()), "{problems:?}");
-        assert!(problems.contains(&"token_mode: \"fast\" is neither \"stable\" nor \"classic\"".to_string()));
+        assert!(
+            problems.contains(&"app_secret: not set".to_string()),
+            "{problems:?}"
+        );
+        assert!(
+            problems.contains(&"session_secret: must be at least 32 bytes".to_string()),
+            "{problems:?}"
+        );
+        assert!(problems
+            .contains(&"token_mode: \"fast\" is neither \"stable\" nor \"classic\"".to_string()));
         assert!(problems.contains(&"encoding_aes_key: must be 43 characters, found 8".to_string()));
-        assert!(problems.iter().any(|p| p.starts_with("public_url: \"not a url\" is not a URL")));
-        assert_eq!(need(&c.app_secret).unwrap_err(), Error::Config("app_secret: not set".into()));
+        assert!(problems
+            .iter()
+            .any(|p| p.starts_with("public_url: \"not a url\" is not a URL")));
+        assert_eq!(
+            need(&c.app_secret).unwrap_err(),
+            Error::Config("app_secret: not set".into())
+        );
         // The app id is still usable: one bad variable does not spoil the rest.
         assert_eq!(need(&c.app_id).unwrap().as_str(), "wx2c2769f8efd9abc2");
     }
@@ -302,7 +377,10 @@ mod tests {
         assert!(matches!(load(&pairs).api_fallback_base, Ok(None)));
         pairs.push(("api_fallback_base", "http://127.0.0.1:8081"));
         let c = load(&pairs);
-        assert_eq!(c.api_fallback_base.unwrap().unwrap().as_str(), "http://127.0.0.1:8081/");
+        assert_eq!(
+            c.api_fallback_base.unwrap().unwrap().as_str(),
+            "http://127.0.0.1:8081/"
+        );
         let mut pairs = good();
         pairs.push(("api_fallback_base", "none"));
         assert!(matches!(load(&pairs).api_fallback_base, Ok(None)));
@@ -328,7 +406,10 @@ mod tests {
     #[test]
     fn bad_origins_and_urls_are_reported() {
         let mut pairs = good();
-        pairs.push(("allowed_origins", "https://ok.example, https://bad.example/path"));
+        pairs.push((
+            "allowed_origins",
+            "https://ok.example, https://bad.example/path",
+        ));
         pairs.push(("message_webhook", "ftp://hooks.example"));
         pairs.push(("admin_key", "short"));
         pairs.push(("app_id", "wx 1"));

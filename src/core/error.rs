@@ -42,19 +42,34 @@ pub enum Error {
 impl Error {
     /// A caller mistake with a stable code and a human message.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::InvalidInput { code, message: message.into() }
+        Self::InvalidInput {
+            code,
+            message: message.into(),
+        }
     }
 
     /// True for WeChat's "this access_token is invalid or expired" family
     /// (40001, 42001, 40014): the token must be dropped and fetched anew.
     pub fn is_rejected_token(&self) -> bool {
-        matches!(self, Self::Upstream { errcode: 40001 | 42001 | 40014, .. })
+        matches!(
+            self,
+            Self::Upstream {
+                errcode: 40001 | 42001 | 40014,
+                ..
+            }
+        )
     }
 
     /// True for errors only a human can fix (IP allow-list, bad AppID or
     /// AppSecret, daily quota): never retried automatically.
     pub fn needs_human(&self) -> bool {
-        matches!(self, Self::Upstream { errcode: 40164 | 40125 | 40013 | 41004 | 45009, .. })
+        matches!(
+            self,
+            Self::Upstream {
+                errcode: 40164 | 40125 | 40013 | 41004 | 45009,
+                ..
+            }
+        )
     }
 }
 
@@ -64,7 +79,9 @@ impl fmt::Display for Error {
             Self::InvalidSignature => f.write_str("signature does not match"),
             Self::InvalidInput { message, .. } => f.write_str(message),
             Self::Config(m) => write!(f, "configuration: {m}"),
-            Self::Upstream { errcode, errmsg } => write!(f, "WeChat answered errcode {errcode}: {errmsg}"),
+            Self::Upstream { errcode, errmsg } => {
+                write!(f, "WeChat answered errcode {errcode}: {errmsg}")
+            }
             Self::BadAnswer(m) => write!(f, "unreadable answer from WeChat: {m}"),
             Self::Transport(m) => write!(f, "WeChat unreachable: {m}"),
             Self::Timeout(m) => write!(f, "WeChat too slow: {m}"),
@@ -81,7 +98,10 @@ mod tests {
     use super::*;
 
     fn upstream(errcode: i64) -> Error {
-        Error::Upstream { errcode, errmsg: String::new() }
+        Error::Upstream {
+            errcode,
+            errmsg: String::new(),
+        }
     }
 
     #[test]

@@ -30,7 +30,10 @@ pub fn strip_fragment(url: &str) -> &str {
 
 /// The JS-SDK signature over an already fragment-free URL.
 pub fn signature(ticket: &JsapiTicket, nonce_str: &str, timestamp: u64, url: &str) -> String {
-    let plain = format!("jsapi_ticket={}&noncestr={nonce_str}&timestamp={timestamp}&url={url}", ticket.secret());
+    let plain = format!(
+        "jsapi_ticket={}&noncestr={nonce_str}&timestamp={timestamp}&url={url}",
+        ticket.secret()
+    );
     hex::encode(Sha1::digest(plain.as_bytes()))
 }
 
@@ -39,7 +42,10 @@ pub fn signature(ticket: &JsapiTicket, nonce_str: &str, timestamp: u64, url: &st
 pub fn page_url<'a>(raw: &'a str, allowed: &AllowedOrigins) -> Result<&'a str, Error> {
     let url = strip_fragment(raw);
     if url.len() > 4096 || allowed.check_url(url).is_none() {
-        return Err(Error::invalid("invalid_url", "url must be the page's absolute URL on an allowed origin"));
+        return Err(Error::invalid(
+            "invalid_url",
+            "url must be the page's absolute URL on an allowed origin",
+        ));
     }
     Ok(url)
 }
@@ -47,14 +53,29 @@ pub fn page_url<'a>(raw: &'a str, allowed: &AllowedOrigins) -> Result<&'a str, E
 /// A 16-character alphanumeric nonce from 16 random bytes.
 pub fn nonce_str(random: [u8; 16]) -> String {
     const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    random.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
+    random
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// Signs `raw_url` for `wx.config` at `timestamp` with a nonce from `random`.
-pub fn sign(app_id: &AppId, ticket: &JsapiTicket, raw_url: &str, allowed: &AllowedOrigins, timestamp: u64, random: [u8; 16]) -> Result<JsConfig, Error> {
+pub fn sign(
+    app_id: &AppId,
+    ticket: &JsapiTicket,
+    raw_url: &str,
+    allowed: &AllowedOrigins,
+    timestamp: u64,
+    random: [u8; 16],
+) -> Result<JsConfig, Error> {
     let url = page_url(raw_url, allowed)?;
     let nonce = nonce_str(random);
-    Ok(JsConfig { app_id: app_id.to_string(), timestamp, signature: signature(ticket, &nonce, timestamp, url), nonce_str: nonce })
+    Ok(JsConfig {
+        app_id: app_id.to_string(),
+        timestamp,
+        signature: signature(ticket, &nonce, timestamp, url),
+        nonce_str: nonce,
+    })
 }
 
 #[cfg(test)]
@@ -66,15 +87,26 @@ mod tests {
     fn official_example_signature() {
         let ticket = JsapiTicket::new("sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg");
         assert_eq!(
-            signature(&ticket, "Wm3WZYTPz0wzccnW", 1414587457, "http://mp.weixin.qq.com?params=value"),
+            signature(
+                &ticket,
+                "Wm3WZYTPz0wzccnW",
+                1414587457,
+                "http://mp.weixin.qq.com?params=value"
+            ),
             "0f9de62fce790f9a083d5c99e95740ceb90c27ed"
         );
     }
 
     #[test]
     fn fragment_is_dropped_and_nothing_else_changes() {
-        assert_eq!(strip_fragment("https://a.example/p?x=1&y=%20#/route?z"), "https://a.example/p?x=1&y=%20");
-        assert_eq!(strip_fragment("https://A.example:443/p"), "https://A.example:443/p");
+        assert_eq!(
+            strip_fragment("https://a.example/p?x=1&y=%20#/route?z"),
+            "https://a.example/p?x=1&y=%20"
+        );
+        assert_eq!(
+            strip_fragment("https://A.example:443/p"),
+            "https://A.example:443/p"
+        );
         assert_eq!(strip_fragment("https://a.example/#"), "https://a.example/");
     }
 
@@ -82,15 +114,45 @@ mod tests {
     fn sign_keeps_the_url_as_given_and_checks_the_origin() {
         let allowed = AllowedOrigins::parse_list("http://mp.weixin.qq.com").unwrap();
         let ticket = JsapiTicket::new("sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg");
-        let cfg = sign(&AppId::new("wx1"), &ticket, "http://mp.weixin.qq.com?params=value#x", &allowed, 1414587457, [0; 16]).unwrap();
+        let cfg = sign(
+            &AppId::new("wx1"),
+            &ticket,
+            "http://mp.weixin.qq.com?params=value#x",
+            &allowed,
+            1414587457,
+            [0; 16],
+        )
+        .unwrap();
         assert_eq!(cfg.nonce_str, "AAAAAAAAAAAAAAAA");
-        assert_eq!(cfg.signature, signature(&ticket, "AAAAAAAAAAAAAAAA", 1414587457, "http://mp.weixin.qq.com?params=value"));
+        assert_eq!(
+            cfg.signature,
+            signature(
+                &ticket,
+                "AAAAAAAAAAAAAAAA",
+                1414587457,
+                "http://mp.weixin.qq.com?params=value"
+            )
+        );
         let json = serde_json::to_value(&cfg).unwrap();
         assert_eq!(json["appId"], "wx1");
         assert_eq!(json["timestamp"], 1414587457);
         assert_eq!(json["nonceStr"], "AAAAAAAAAAAAAAAA");
-        let err = sign(&AppId::new("wx1"), &ticket, "https://evil.example/", &allowed, 1, [0; 16]).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { code: "invalid_url", .. }));
+        let err = sign(
+            &AppId::new("wx1"),
+            &ticket,
+            "https://evil.example/",
+            &allowed,
+            1,
+            [0; 16],
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidInput {
+                code: "invalid_url",
+                ..
+            }
+        ));
     }
 
     #[test]

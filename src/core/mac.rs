@@ -12,7 +12,8 @@ pub(crate) const TAG_LEN: usize = 16;
 
 /// A domain-separated, truncated HMAC-SHA256 tag over `data`.
 pub(crate) fn tag(key: &SessionSecret, domain: &[u8], data: &[u8]) -> [u8; TAG_LEN] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.secret()).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key.secret()).expect("HMAC takes any key length");
     mac.update(domain);
     mac.update(&[0]);
     mac.update(data);

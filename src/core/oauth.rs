@@ -11,7 +11,11 @@ use super::types::{AppId, AppSecret, OpenId, RefreshToken, UnionId, UserAccessTo
 
 /// Everything but RFC 3986's unreserved characters is escaped, as
 /// `encodeURIComponent` does for the `redirect_uri` WeChat documents.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// The longest `state` WeChat accepts.
 pub const MAX_STATE_LEN: usize = 128;
@@ -41,7 +45,10 @@ impl Scope {
         match raw {
             "snsapi_base" => Ok(Self::Base),
             "snsapi_userinfo" => Ok(Self::UserInfo),
-            _ => Err(Error::invalid("invalid_scope", "scope must be snsapi_base or snsapi_userinfo")),
+            _ => Err(Error::invalid(
+                "invalid_scope",
+                "scope must be snsapi_base or snsapi_userinfo",
+            )),
         }
     }
 
@@ -60,13 +67,30 @@ impl Scope {
 /// `response_type=code`, `scope`, `state`, `connect_redirect=1` (stops
 /// WeChat from following the redirect twice and burning the code), then
 /// `#wechat_redirect`.
-pub fn authorize_url(oauth_base: &Url, app_id: &AppId, redirect_uri: &str, scope: Scope, state: &str) -> Result<String, Error> {
-    if state.is_empty() || state.len() > MAX_STATE_LEN || !state.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::invalid("invalid_state", "state must be 1 to 128 letters or digits"));
+pub fn authorize_url(
+    oauth_base: &Url,
+    app_id: &AppId,
+    redirect_uri: &str,
+    scope: Scope,
+    state: &str,
+) -> Result<String, Error> {
+    if state.is_empty()
+        || state.len() > MAX_STATE_LEN
+        || !state.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(Error::invalid(
+            "invalid_state",
+            "state must be 1 to 128 letters or digits",
+        ));
     }
-    let redirect = Url::parse(redirect_uri).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    let redirect = Url::parse(redirect_uri)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
     if redirect.is_none() {
-        return Err(Error::invalid("invalid_redirect_uri", "redirect_uri must be an absolute http(s) URL"));
+        return Err(Error::invalid(
+            "invalid_redirect_uri",
+            "redirect_uri must be an absolute http(s) URL",
+        ));
     }
     let base = oauth_base.as_str().trim_end_matches('/');
     Ok(format!(
@@ -104,7 +128,13 @@ pub fn refresh_request(app_id: &AppId, refresh_token: &RefreshToken) -> ApiReque
 
 /// `GET /sns/auth`: is a user's access token still valid?
 pub fn check_request(access_token: &UserAccessToken, openid: &OpenId) -> ApiRequest {
-    ApiRequest::get("/sns/auth", vec![("access_token", access_token.secret().to_owned()), ("openid", openid.to_string())])
+    ApiRequest::get(
+        "/sns/auth",
+        vec![
+            ("access_token", access_token.secret().to_owned()),
+            ("openid", openid.to_string()),
+        ],
+    )
 }
 
 /// A user's grant, as `sns/oauth2/access_token` and `refresh_token` return it.
@@ -143,7 +173,9 @@ struct GrantAnswer {
 pub fn parse_grant(status: u16, body: &[u8]) -> Result<Grant, Error> {
     let a: GrantAnswer = super::api::parse_answer(status, body)?;
     if a.openid.is_empty() || a.access_token.is_empty() {
-        return Err(Error::BadAnswer("grant without openid or access_token".into()));
+        return Err(Error::BadAnswer(
+            "grant without openid or access_token".into(),
+        ));
     }
     Ok(Grant {
         access_token: UserAccessToken::new(a.access_token),
@@ -160,7 +192,10 @@ pub fn parse_grant(status: u16, body: &[u8]) -> Result<Grant, Error> {
 pub fn parse_check(status: u16, body: &[u8]) -> Result<bool, Error> {
     match super::api::parse_answer::<serde_json::Value>(status, body) {
         Ok(_) => Ok(true),
-        Err(Error::Upstream { errcode: 40001 | 42001 | 40003 | 40014, .. }) => Ok(false),
+        Err(Error::Upstream {
+            errcode: 40001 | 42001 | 40003 | 40014,
+            ..
+        }) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -197,7 +232,10 @@ mod tests {
             "S",
         )
         .unwrap();
-        assert!(url.starts_with("http://127.0.0.1:9090/connect/oauth2/authorize?appid=wx1&"), "{url}");
+        assert!(
+            url.starts_with("http://127.0.0.1:9090/connect/oauth2/authorize?appid=wx1&"),
+            "{url}"
+        );
         assert!(url.contains("redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Foauth%2Fcallback%3Fa%3D1%26b%3Dx%20y&"), "{url}");
     }
 
@@ -206,7 +244,10 @@ mod tests {
         let base = Url::parse("https://open.weixin.qq.com").unwrap();
         let app = AppId::new("wx1");
         for state in ["", "has space", "a-b", &"a".repeat(129)] {
-            assert!(authorize_url(&base, &app, "https://a.example/cb", Scope::Base, state).is_err(), "{state}");
+            assert!(
+                authorize_url(&base, &app, "https://a.example/cb", Scope::Base, state).is_err(),
+                "{state}"
+            );
         }
         assert!(authorize_url(&base, &app, "not a url", Scope::Base, "s").is_err());
         assert!(authorize_url(&base, &app, "javascript:alert(1)", Scope::Base, "s").is_err());
@@ -217,8 +258,17 @@ mod tests {
     fn scopes_parse_strictly() {
         assert_eq!(Scope::parse("snsapi_base").unwrap(), Scope::Base);
         assert_eq!(Scope::parse("snsapi_userinfo").unwrap(), Scope::UserInfo);
-        assert!(matches!(Scope::parse("snsapi_login"), Err(Error::InvalidInput { code: "invalid_scope", .. })));
-        assert_eq!(Scope::from_granted("snsapi_base,snsapi_userinfo"), Scope::UserInfo);
+        assert!(matches!(
+            Scope::parse("snsapi_login"),
+            Err(Error::InvalidInput {
+                code: "invalid_scope",
+                ..
+            })
+        ));
+        assert_eq!(
+            Scope::from_granted("snsapi_base,snsapi_userinfo"),
+            Scope::UserInfo
+        );
     }
 
     #[test]
@@ -234,7 +284,13 @@ mod tests {
         assert_eq!(g.unionid.unwrap().as_str(), "UNIONID");
         assert!(g.is_snapshot_user);
         let e = parse_grant(200, br#"{"errcode":40029,"errmsg":"invalid code"}"#).unwrap_err();
-        assert_eq!(e, Error::Upstream { errcode: 40029, errmsg: "invalid code".into() });
+        assert_eq!(
+            e,
+            Error::Upstream {
+                errcode: 40029,
+                errmsg: "invalid code".into()
+            }
+        );
     }
 
     #[test]
@@ -249,8 +305,14 @@ mod tests {
 
     #[test]
     fn check_maps_invalid_token_to_false() {
-        assert_eq!(parse_check(200, br#"{"errcode":0,"errmsg":"ok"}"#), Ok(true));
-        assert_eq!(parse_check(200, br#"{"errcode":40003,"errmsg":"invalid openid"}"#), Ok(false));
+        assert_eq!(
+            parse_check(200, br#"{"errcode":0,"errmsg":"ok"}"#),
+            Ok(true)
+        );
+        assert_eq!(
+            parse_check(200, br#"{"errcode":40003,"errmsg":"invalid openid"}"#),
+            Ok(false)
+        );
         assert!(parse_check(200, br#"{"errcode":-1,"errmsg":"busy"}"#).is_err());
     }
 }

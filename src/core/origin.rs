@@ -20,7 +20,10 @@ pub struct Origin {
 impl Origin {
     /// The origin of an http(s) URL without userinfo; `None` for anything else.
     pub fn of(url: &Url) -> Option<Self> {
-        if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
+        if !matches!(url.scheme(), "http" | "https")
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
             return None;
         }
         Some(Self {
@@ -37,7 +40,9 @@ impl Origin {
         let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not an origin: {e}"))?;
         let origin = Self::of(&url).ok_or_else(|| format!("{raw:?} is not an http(s) origin"))?;
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("{raw:?} has a path, query or fragment; an origin is scheme://host[:port]"));
+            return Err(format!(
+                "{raw:?} has a path, query or fragment; an origin is scheme://host[:port]"
+            ));
         }
         Ok(origin)
     }
@@ -45,7 +50,10 @@ impl Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let default_port = matches!((self.scheme.as_str(), self.port), ("http", 80) | ("https", 443));
+        let default_port = matches!(
+            (self.scheme.as_str(), self.port),
+            ("http", 80) | ("https", 443)
+        );
         if default_port {
             write!(f, "{}://{}", self.scheme, self.host)
         } else {
@@ -108,14 +116,21 @@ impl AllowedOrigins {
 }
 
 fn has_ambiguous_chars(raw: &str) -> bool {
-    raw.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    raw.chars()
+        .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
 }
 
 /// Where to send the browser after login: `raw` is an absolute URL on a
 /// trusted origin, or a path starting with exactly one `/`, resolved
 /// against `public_url`; absent means `public_url` itself.
-pub fn resolve_return_to(raw: Option<&str>, public_url: &Url, allowed: &AllowedOrigins) -> Result<Url, Error> {
-    let invalid = || Error::invalid("invalid_return_to", "return_to must be a path starting with one '/' or an absolute URL on an allowed origin");
+pub fn resolve_return_to(
+    raw: Option<&str>,
+    public_url: &Url,
+    allowed: &AllowedOrigins,
+) -> Result<Url, Error> {
+    let invalid = || {
+        Error::invalid("invalid_return_to", "return_to must be a path starting with one '/' or an absolute URL on an allowed origin")
+    };
     let Some(raw) = raw else {
         return Ok(public_url.clone());
     };
@@ -189,7 +204,12 @@ mod tests {
     fn return_to_paths_resolve_against_public_url() {
         let got = resolve_return_to(Some("/shop?item=1#top"), &public(), &allowed()).unwrap();
         assert_eq!(got.as_str(), "https://m.example.com/shop?item=1#top");
-        assert_eq!(resolve_return_to(None, &public(), &allowed()).unwrap().as_str(), "https://m.example.com/");
+        assert_eq!(
+            resolve_return_to(None, &public(), &allowed())
+                .unwrap()
+                .as_str(),
+            "https://m.example.com/"
+        );
         let got = resolve_return_to(Some("/%2F%2Fevil.com"), &public(), &allowed()).unwrap();
         assert_eq!(got.host_str(), Some("m.example.com"));
     }
@@ -212,13 +232,23 @@ mod tests {
             "javascript:alert(1)",
         ] {
             let err = resolve_return_to(Some(bad), &public(), &allowed()).unwrap_err();
-            assert!(matches!(err, Error::InvalidInput { code: "invalid_return_to", .. }), "{bad}");
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidInput {
+                        code: "invalid_return_to",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn absolute_return_to_on_an_allowed_origin_is_kept() {
-        let got = resolve_return_to(Some("http://localhost:3000/done"), &public(), &allowed()).unwrap();
+        let got =
+            resolve_return_to(Some("http://localhost:3000/done"), &public(), &allowed()).unwrap();
         assert_eq!(got.as_str(), "http://localhost:3000/done");
     }
 
@@ -229,7 +259,13 @@ mod tests {
         assert!(Origin::parse("ftp://a.example").is_err());
         assert!(Origin::parse("a.example").is_err());
         assert!(AllowedOrigins::parse_list(" , ").is_err());
-        assert_eq!(Origin::parse("HTTPS://A.example:443").unwrap().to_string(), "https://a.example");
-        assert_eq!(Origin::parse("http://a.example:8080").unwrap().to_string(), "http://a.example:8080");
+        assert_eq!(
+            Origin::parse("HTTPS://A.example:443").unwrap().to_string(),
+            "https://a.example"
+        );
+        assert_eq!(
+            Origin::parse("http://a.example:8080").unwrap().to_string(),
+            "http://a.example:8080"
+        );
     }
 }

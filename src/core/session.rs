@@ -32,7 +32,11 @@ impl SessionId {
 
     /// The cookie value: `hex(id).hex(tag)`.
     pub fn cookie_value(&self, key: &SessionSecret) -> String {
-        format!("{}.{}", hex::encode(self.0), hex::encode(mac::tag(key, DOMAIN, &self.0)))
+        format!(
+            "{}.{}",
+            hex::encode(self.0),
+            hex::encode(mac::tag(key, DOMAIN, &self.0))
+        )
     }
 
     /// Reads a cookie value back; `None` when malformed or its tag is wrong.
@@ -97,11 +101,21 @@ pub fn set_cookie(name: &str, value: &str, attrs: CookieAttrs) -> String {
 
 /// A `Set-Cookie` value that deletes the cookie.
 pub fn clear_cookie(name: &str, secure: bool) -> String {
-    set_cookie(name, "", CookieAttrs { secure, max_age: Some(0) })
+    set_cookie(
+        name,
+        "",
+        CookieAttrs {
+            secure,
+            max_age: Some(0),
+        },
+    )
 }
 
 /// The first value of cookie `name` in `Cookie` header values.
-pub fn find_cookie<'a>(cookie_headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+pub fn find_cookie<'a>(
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+    name: &str,
+) -> Option<&'a str> {
     cookie_headers
         .into_iter()
         .flat_map(|h| h.split(';'))
@@ -126,8 +140,18 @@ mod tests {
         assert_eq!(SessionId::from_cookie_value(&key(), &v), Some(id.clone()));
         let mut tampered = v.clone().into_bytes();
         tampered[3] = if tampered[3] == b'0' { b'1' } else { b'0' };
-        assert_eq!(SessionId::from_cookie_value(&key(), std::str::from_utf8(&tampered).unwrap()), None);
-        for junk in ["", ".", "abc.def", &v[..v.len() - 1], &format!("{v}0"), &v.replace('.', "")] {
+        assert_eq!(
+            SessionId::from_cookie_value(&key(), std::str::from_utf8(&tampered).unwrap()),
+            None
+        );
+        for junk in [
+            "",
+            ".",
+            "abc.def",
+            &v[..v.len() - 1],
+            &format!("{v}0"),
+            &v.replace('.', ""),
+        ] {
             assert_eq!(SessionId::from_cookie_value(&key(), junk), None, "{junk}");
         }
         let other = SessionSecret::new(*b"another-key-another-key-another!!").unwrap();
@@ -145,14 +169,31 @@ mod tests {
     #[test]
     fn cookies_are_built_as_specified() {
         assert_eq!(
-            set_cookie(SESSION_COOKIE, "v", CookieAttrs { secure: true, max_age: None }),
+            set_cookie(
+                SESSION_COOKIE,
+                "v",
+                CookieAttrs {
+                    secure: true,
+                    max_age: None
+                }
+            ),
             "wxmp_session=v; HttpOnly; SameSite=Lax; Path=/; Secure"
         );
         assert_eq!(
-            set_cookie(LOGIN_COOKIE, "b", CookieAttrs { secure: false, max_age: Some(600) }),
+            set_cookie(
+                LOGIN_COOKIE,
+                "b",
+                CookieAttrs {
+                    secure: false,
+                    max_age: Some(600)
+                }
+            ),
             "wxmp_login=b; HttpOnly; SameSite=Lax; Path=/; Max-Age=600"
         );
-        assert_eq!(clear_cookie(SESSION_COOKIE, false), "wxmp_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+        assert_eq!(
+            clear_cookie(SESSION_COOKIE, false),
+            "wxmp_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
+        );
     }
 
     #[test]

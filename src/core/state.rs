@@ -43,7 +43,12 @@ pub fn issue(key: &SessionSecret, nonce: [u8; NONCE_LEN], now: u64) -> String {
 /// Checks a state's form, signature and age. Every failure is the same
 /// `invalid_state`: telling a forger which part failed helps only them.
 pub fn verify(key: &SessionSecret, state: &str, now: u64) -> Result<VerifiedState, Error> {
-    let invalid = || Error::invalid("invalid_state", "the login link is invalid or expired; start the login again");
+    let invalid = || {
+        Error::invalid(
+            "invalid_state",
+            "the login link is invalid or expired; start the login again",
+        )
+    };
     if state.len() != 2 * (NONCE_LEN + 8 + mac::TAG_LEN) {
         return Err(invalid());
     }
@@ -55,10 +60,15 @@ pub fn verify(key: &SessionSecret, state: &str, now: u64) -> Result<VerifiedStat
     let mut ts = [0u8; 8];
     ts.copy_from_slice(&payload[NONCE_LEN..]);
     let issued_at = u64::from_be_bytes(ts);
-    if issued_at > now.saturating_add(MAX_SKEW_SECS) || now.saturating_sub(issued_at) > STATE_TTL_SECS {
+    if issued_at > now.saturating_add(MAX_SKEW_SECS)
+        || now.saturating_sub(issued_at) > STATE_TTL_SECS
+    {
         return Err(invalid());
     }
-    Ok(VerifiedState { id: hex::encode(&payload[..NONCE_LEN]), issued_at })
+    Ok(VerifiedState {
+        id: hex::encode(&payload[..NONCE_LEN]),
+        issued_at,
+    })
 }
 
 /// What a login remembers server-side between redirect and callback.
@@ -107,7 +117,13 @@ mod tests {
         assert_eq!(s.len(), 80);
         assert!(s.bytes().all(|b| b.is_ascii_alphanumeric()));
         let v = verify(&key(), &s, 1_700_000_000 + 599).unwrap();
-        assert_eq!(v, VerifiedState { id: "07".repeat(16), issued_at: 1_700_000_000 });
+        assert_eq!(
+            v,
+            VerifiedState {
+                id: "07".repeat(16),
+                issued_at: 1_700_000_000
+            }
+        );
     }
 
     #[test]
@@ -126,11 +142,26 @@ mod tests {
             b[i] = if b[i] == b'0' { b'1' } else { b'0' };
             let t = String::from_utf8(b).unwrap();
             let e = verify(&key(), &t, 1_700_000_000).unwrap_err();
-            assert!(matches!(e, Error::InvalidInput { code: "invalid_state", .. }), "byte {i}");
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidInput {
+                        code: "invalid_state",
+                        ..
+                    }
+                ),
+                "byte {i}"
+            );
         }
         let other = SessionSecret::new(*b"another-key-another-key-another!!").unwrap();
         assert!(verify(&other, &s, 1_700_000_000).is_err());
-        for junk in ["", "zz", &s[..78], &format!("{s}00"), &s.to_uppercase().replace('A', "G")] {
+        for junk in [
+            "",
+            "zz",
+            &s[..78],
+            &format!("{s}00"),
+            &s.to_uppercase().replace('A', "G"),
+        ] {
             assert!(verify(&key(), junk, 1_700_000_000).is_err(), "{junk}");
         }
     }
@@ -140,7 +171,11 @@ mod tests {
         let binder = new_binder([3; 32]);
         assert!(is_binder(&binder));
         assert!(!is_binder("short"));
-        let p = PendingLogin { return_to: "https://a.example/".into(), scope: Scope::Base, binder_hash: binder_hash(&binder) };
+        let p = PendingLogin {
+            return_to: "https://a.example/".into(),
+            scope: Scope::Base,
+            binder_hash: binder_hash(&binder),
+        };
         assert!(binder_matches(&p, Some(&binder)));
         assert!(!binder_matches(&p, Some(&new_binder([4; 32]))));
         assert!(!binder_matches(&p, None));

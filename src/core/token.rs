@@ -28,7 +28,11 @@ impl std::fmt::Debug for Issued {
 pub fn classic_token_request(app_id: &AppId, secret: &AppSecret) -> ApiRequest {
     ApiRequest::get(
         "/cgi-bin/token",
-        vec![("grant_type", "client_credential".into()), ("appid", app_id.to_string()), ("secret", secret.secret().to_owned())],
+        vec![
+            ("grant_type", "client_credential".into()),
+            ("appid", app_id.to_string()),
+            ("secret", secret.secret().to_owned()),
+        ],
     )
 }
 
@@ -48,7 +52,13 @@ pub fn stable_token_request(app_id: &AppId, secret: &AppSecret, force_refresh: b
 
 /// `GET /cgi-bin/ticket/getticket?type=jsapi`.
 pub fn ticket_request(token: &AccessToken) -> ApiRequest {
-    ApiRequest::get("/cgi-bin/ticket/getticket", vec![("access_token", token.secret().to_owned()), ("type", "jsapi".into())])
+    ApiRequest::get(
+        "/cgi-bin/ticket/getticket",
+        vec![
+            ("access_token", token.secret().to_owned()),
+            ("type", "jsapi".into()),
+        ],
+    )
 }
 
 #[derive(Deserialize)]
@@ -99,9 +109,16 @@ mod tests {
             "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=S"
         );
         let stable = stable_token_request(&app, &secret, true);
-        assert_eq!(stable.url(&base()), "https://api.weixin.qq.com/cgi-bin/stable_token");
-        let body: serde_json::Value = serde_json::from_str(stable.json_body.as_deref().unwrap()).unwrap();
-        assert_eq!(body, serde_json::json!({"grant_type":"client_credential","appid":"wx1","secret":"S","force_refresh":true}));
+        assert_eq!(
+            stable.url(&base()),
+            "https://api.weixin.qq.com/cgi-bin/stable_token"
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(stable.json_body.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"grant_type":"client_credential","appid":"wx1","secret":"S","force_refresh":true})
+        );
         assert_eq!(
             ticket_request(&AccessToken::new("T")).url(&base()),
             "https://api.weixin.qq.com/cgi-bin/ticket/getticket?access_token=T&type=jsapi"
@@ -110,13 +127,42 @@ mod tests {
 
     #[test]
     fn answers_parse_and_errors_surface() {
-        assert_eq!(parse_token(200, br#"{"access_token":"AT","expires_in":7200}"#).unwrap().value, "AT");
-        assert_eq!(parse_ticket(200, br#"{"errcode":0,"errmsg":"ok","ticket":"TK","expires_in":7200}"#).unwrap().expires_in, 7200);
         assert_eq!(
-            parse_token(200, br#"{"errcode":40164,"errmsg":"invalid ip 1.2.3.4, not in whitelist"}"#).unwrap_err(),
-            Error::Upstream { errcode: 40164, errmsg: "invalid ip 1.2.3.4, not in whitelist".into() }
+            parse_token(200, br#"{"access_token":"AT","expires_in":7200}"#)
+                .unwrap()
+                .value,
+            "AT"
         );
-        assert!(matches!(parse_token(200, br#"{"access_token":"","expires_in":7200}"#), Err(Error::BadAnswer(_))));
-        assert_eq!(format!("{:?}", parse_token(200, br#"{"access_token":"AT","expires_in":7200}"#).unwrap()), "Issued([redacted], expires_in: 7200)");
+        assert_eq!(
+            parse_ticket(
+                200,
+                br#"{"errcode":0,"errmsg":"ok","ticket":"TK","expires_in":7200}"#
+            )
+            .unwrap()
+            .expires_in,
+            7200
+        );
+        assert_eq!(
+            parse_token(
+                200,
+                br#"{"errcode":40164,"errmsg":"invalid ip 1.2.3.4, not in whitelist"}"#
+            )
+            .unwrap_err(),
+            Error::Upstream {
+                errcode: 40164,
+                errmsg: "invalid ip 1.2.3.4, not in whitelist".into()
+            }
+        );
+        assert!(matches!(
+            parse_token(200, br#"{"access_token":"","expires_in":7200}"#),
+            Err(Error::BadAnswer(_))
+        ));
+        assert_eq!(
+            format!(
+                "{:?}",
+                parse_token(200, br#"{"access_token":"AT","expires_in":7200}"#).unwrap()
+            ),
+            "Issued([redacted], expires_in: 7200)"
+        );
     }
 }

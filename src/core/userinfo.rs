@@ -35,7 +35,11 @@ impl Lang {
 pub fn userinfo_request(access_token: &UserAccessToken, openid: &OpenId, lang: Lang) -> ApiRequest {
     ApiRequest::get(
         "/sns/userinfo",
-        vec![("access_token", access_token.secret().to_owned()), ("openid", openid.to_string()), ("lang", lang.as_str().into())],
+        vec![
+            ("access_token", access_token.secret().to_owned()),
+            ("openid", openid.to_string()),
+            ("lang", lang.as_str().into()),
+        ],
     )
 }
 
@@ -155,13 +159,23 @@ mod tests {
 
     #[test]
     fn snsapi_base_token_gets_48001() {
-        let e = parse_userinfo(200, br#"{"errcode":48001,"errmsg":"api unauthorized"}"#).unwrap_err();
-        assert_eq!(e, Error::Upstream { errcode: 48001, errmsg: "api unauthorized".into() });
+        let e =
+            parse_userinfo(200, br#"{"errcode":48001,"errmsg":"api unauthorized"}"#).unwrap_err();
+        assert_eq!(
+            e,
+            Error::Upstream {
+                errcode: 48001,
+                errmsg: "api unauthorized".into()
+            }
+        );
     }
 
     #[test]
     fn request_has_lang() {
         let r = userinfo_request(&UserAccessToken::new("T"), &OpenId::new("O"), Lang::En);
-        assert_eq!(r.url(&url::Url::parse("https://api.weixin.qq.com").unwrap()), "https://api.weixin.qq.com/sns/userinfo?access_token=T&openid=O&lang=en");
+        assert_eq!(
+            r.url(&url::Url::parse("https://api.weixin.qq.com").unwrap()),
+            "https://api.weixin.qq.com/sns/userinfo?access_token=T&openid=O&lang=en"
+        );
     }
 }

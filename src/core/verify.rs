@@ -27,9 +27,17 @@ pub fn server_signature(token: &ServerToken, timestamp: &str, nonce: &str) -> St
 
 /// Ok when `signature` is the server signature, compared in constant time
 /// (case-insensitively, as hex is).
-pub fn check_server_signature(token: &ServerToken, signature: &str, timestamp: &str, nonce: &str) -> Result<(), Error> {
+pub fn check_server_signature(
+    token: &ServerToken,
+    signature: &str,
+    timestamp: &str,
+    nonce: &str,
+) -> Result<(), Error> {
     let expected = server_signature(token, timestamp, nonce);
-    if mac::equal(expected.as_bytes(), signature.to_ascii_lowercase().as_bytes()) {
+    if mac::equal(
+        expected.as_bytes(),
+        signature.to_ascii_lowercase().as_bytes(),
+    ) {
         Ok(())
     } else {
         Err(Error::InvalidSignature)
@@ -45,25 +53,51 @@ mod tests {
     #[test]
     fn tencent_sample_server_signature() {
         let token = ServerToken::new("spamtest");
-        assert_eq!(server_signature(&token, "1409735669", "1320562132"), "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a");
-        assert!(check_server_signature(&token, "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a", "1409735669", "1320562132").is_ok());
+        assert_eq!(
+            server_signature(&token, "1409735669", "1320562132"),
+            "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a"
+        );
+        assert!(check_server_signature(
+            &token,
+            "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a",
+            "1409735669",
+            "1320562132"
+        )
+        .is_ok());
     }
 
     #[test]
     fn order_of_parts_does_not_matter() {
         assert_eq!(sorted_sha1(&["b", "a", "c"]), sorted_sha1(&["c", "b", "a"]));
         // sha1("abc")
-        assert_eq!(sorted_sha1(&["c", "a", "b"]), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            sorted_sha1(&["c", "a", "b"]),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
     }
 
     #[test]
     fn wrong_or_truncated_signature_is_refused() {
         let token = ServerToken::new("spamtest");
-        for bad in ["", "16120ec1b8dbb870f510d87ce6bc2463eae6ca1", "06120ec1b8dbb870f510d87ce6bc2463eae6ca1a", "x"] {
-            assert_eq!(check_server_signature(&token, bad, "1409735669", "1320562132"), Err(Error::InvalidSignature), "{bad:?}");
+        for bad in [
+            "",
+            "16120ec1b8dbb870f510d87ce6bc2463eae6ca1",
+            "06120ec1b8dbb870f510d87ce6bc2463eae6ca1a",
+            "x",
+        ] {
+            assert_eq!(
+                check_server_signature(&token, bad, "1409735669", "1320562132"),
+                Err(Error::InvalidSignature),
+                "{bad:?}"
+            );
         }
         assert_eq!(
-            check_server_signature(&token, "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a", "1409735670", "1320562132"),
+            check_server_signature(
+                &token,
+                "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a",
+                "1409735670",
+                "1320562132"
+            ),
             Err(Error::InvalidSignature)
         );
     }
@@ -71,6 +105,12 @@ mod tests {
     #[test]
     fn uppercase_hex_is_accepted() {
         let token = ServerToken::new("spamtest");
-        assert!(check_server_signature(&token, "16120EC1B8DBB870F510D87CE6BC2463EAE6CA1A", "1409735669", "1320562132").is_ok());
+        assert!(check_server_signature(
+            &token,
+            "16120EC1B8DBB870F510D87CE6BC2463EAE6CA1A",
+            "1409735669",
+            "1320562132"
+        )
+        .is_ok());
     }
 }

@@ -3,7 +3,9 @@
 //! one upstream fetch per refresh however many requests and instances race
 //! (the policy is `core::cache`; this file does its reads and writes).
 
-use crate::core::cache::{self, Cached, Credential, ForceLog, Freshness, Keys, LeaseHolder, LeaseStep, StoredFailure};
+use crate::core::cache::{
+    self, Cached, Credential, ForceLog, Freshness, Keys, LeaseHolder, LeaseStep, StoredFailure,
+};
 use crate::core::config::{need, TokenMode};
 use crate::core::error::Error;
 use crate::core::token::{self, Issued};
@@ -16,12 +18,17 @@ use super::upstream::{call_parsed, with_access_token};
 /// The cached access token and its remaining validity in seconds.
 pub fn access_token(env: &Env) -> Result<(AccessToken, u64), Error> {
     let entry = access_token_entry(env)?;
-    Ok((AccessToken::new(entry.value.clone()), cache::remaining_secs(&entry, env.now_s())))
+    Ok((
+        AccessToken::new(entry.value.clone()),
+        cache::remaining_secs(&entry, env.now_s()),
+    ))
 }
 
 /// The cached jsapi_ticket.
 pub fn jsapi_ticket(env: &Env) -> Result<JsapiTicket, Error> {
-    Ok(JsapiTicket::new(credential(env, Credential::JsapiTicket)?.value))
+    Ok(JsapiTicket::new(
+        credential(env, Credential::JsapiTicket)?.value,
+    ))
 }
 
 /// The access-token cache entry (value and generation).
@@ -42,7 +49,14 @@ pub fn invalidate_access_token(env: &Env, rejected: &str) -> Result<bool, Error>
     write(env, &keys.entry(Credential::AccessToken), &dropped)?;
     if let Some(ticket) = read(env, &keys.entry(Credential::JsapiTicket))? {
         if cache::ticket_outlived(&ticket, dropped.generation) {
-            write(env, &keys.entry(Credential::JsapiTicket), &Cached { invalid: true, ..ticket })?;
+            write(
+                env,
+                &keys.entry(Credential::JsapiTicket),
+                &Cached {
+                    invalid: true,
+                    ..ticket
+                },
+            )?;
         }
     }
     Ok(true)
@@ -71,7 +85,9 @@ fn refresh_ahead(env: &Env, keys: &Keys, kind: Credential, entry: Cached) -> Res
     match hold_and_fetch(env, keys, kind, entry.generation) {
         Ok(fresh) => Ok(fresh),
         Err(e) => {
-            env.log.log(&format!("refresh-ahead of {kind:?} failed ({e}); still serving the current one"));
+            env.log.log(&format!(
+                "refresh-ahead of {kind:?} failed ({e}); still serving the current one"
+            ));
             Ok(entry)
         }
     }
@@ -79,7 +95,12 @@ fn refresh_ahead(env: &Env, keys: &Keys, kind: Credential, entry: Cached) -> Res
 
 /// Unusable or missing: elect one fetcher for this generation; the others
 /// wait for its result, fail with its error, or take over a dead lease.
-fn refresh_or_wait(env: &Env, keys: &Keys, kind: Credential, entry: Option<Cached>) -> Result<Cached, Error> {
+fn refresh_or_wait(
+    env: &Env,
+    keys: &Keys,
+    kind: Credential,
+    entry: Option<Cached>,
+) -> Result<Cached, Error> {
     let gen = cache::basis(entry.as_ref());
     if env.kv.increment(&keys.lease(kind, gen), 1)? == 1 {
         return hold_and_fetch(env, keys, kind, gen);
@@ -98,7 +119,8 @@ fn refresh_or_wait(env: &Env, keys: &Keys, kind: Credential, entry: Option<Cache
             LeaseStep::Fail(e) => return Err(e),
             LeaseStep::TakeOver(key) => {
                 if env.kv.increment(&key, 1)? == 1 {
-                    env.log.log(&format!("taking over the {kind:?} refresh lease ({key})"));
+                    env.log
+                        .log(&format!("taking over the {kind:?} refresh lease ({key})"));
                     return hold_and_fetch(env, keys, kind, gen);
                 }
             }
@@ -118,11 +140,21 @@ fn hold_and_fetch(env: &Env, keys: &Keys, kind: Credential, gen: u64) -> Result<
         return previous.ok_or(Error::Busy);
     }
     let holder_key = keys.holder(kind, gen);
-    let holder = LeaseHolder { id: hex::encode(env.random::<8>()), since_ms: env.clock.now_ms(), failure: None };
+    let holder = LeaseHolder {
+        id: hex::encode(env.random::<8>()),
+        since_ms: env.clock.now_ms(),
+        failure: None,
+    };
     write(env, &holder_key, &holder)?;
     match fetch(env, keys, kind, previous.as_ref()) {
         Ok((issued, token_generation)) => {
-            let next = cache::next_entry(previous.as_ref(), issued.value, issued.expires_in, env.now_s(), token_generation);
+            let next = cache::next_entry(
+                previous.as_ref(),
+                issued.value,
+                issued.expires_in,
+                env.now_s(),
+                token_generation,
+            );
             write(env, &keys.entry(kind), &next)?;
             // Late contenders re-read the entry after winning, so clearing is safe.
             let _ = env.kv.delete(&keys.lease(kind, gen));
@@ -130,7 +162,10 @@ fn hold_and_fetch(env: &Env, keys: &Keys, kind: Credential, gen: u64) -> Result<
             Ok(next)
         }
         Err(e) => {
-            let failed = LeaseHolder { failure: Some(StoredFailure::new(&e, env.clock.now_ms())), ..holder };
+            let failed = LeaseHolder {
+                failure: Some(StoredFailure::new(&e, env.clock.now_ms())),
+                ..holder
+            };
             let _ = write(env, &holder_key, &failed);
             Err(e)
         }
@@ -138,7 +173,12 @@ fn hold_and_fetch(env: &Env, keys: &Keys, kind: Credential, gen: u64) -> Result<
 }
 
 /// One upstream fetch. For tickets, also the token generation used.
-fn fetch(env: &Env, keys: &Keys, kind: Credential, previous: Option<&Cached>) -> Result<(Issued, Option<u64>), Error> {
+fn fetch(
+    env: &Env,
+    keys: &Keys,
+    kind: Credential,
+    previous: Option<&Cached>,
+) -> Result<(Issued, Option<u64>), Error> {
     match kind {
         Credential::AccessToken => fetch_access_token(env, keys, previous).map(|i| (i, None)),
         Credential::JsapiTicket => with_access_token(env, |tok| {
@@ -152,9 +192,17 @@ fn fetch_access_token(env: &Env, keys: &Keys, previous: Option<&Cached>) -> Resu
     let app_id = need(&env.config.app_id)?;
     let secret = need(&env.config.app_secret)?;
     if *need(&env.config.token_mode)? == TokenMode::Classic {
-        return call_parsed(env, &token::classic_token_request(app_id, secret), token::parse_token);
+        return call_parsed(
+            env,
+            &token::classic_token_request(app_id, secret),
+            token::parse_token,
+        );
     }
-    let issued = call_parsed(env, &token::stable_token_request(app_id, secret, false), token::parse_token)?;
+    let issued = call_parsed(
+        env,
+        &token::stable_token_request(app_id, secret, false),
+        token::parse_token,
+    )?;
     if !cache::needs_forced_refresh(previous, &issued.value) {
         return Ok(issued);
     }
@@ -172,6 +220,11 @@ fn fetch_access_token(env: &Env, keys: &Keys, previous: Option<&Cached>) -> Resu
         });
     }
     write(env, &keys.force_log(), &cache::record_force(&log, now))?;
-    env.log.log("stable_token returned the rejected token; forcing a refresh");
-    call_parsed(env, &token::stable_token_request(app_id, secret, true), token::parse_token)
+    env.log
+        .log("stable_token returned the rejected token; forcing a refresh");
+    call_parsed(
+        env,
+        &token::stable_token_request(app_id, secret, true),
+        token::parse_token,
+    )
 }

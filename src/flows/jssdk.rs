@@ -14,5 +14,12 @@ pub fn config_for(env: &Env, page_url: &str) -> Result<JsConfig, Error> {
     let allowed = need(&env.config.allowed_origins)?;
     jssdk::page_url(page_url, allowed)?;
     let ticket = credentials::jsapi_ticket(env)?;
-    jssdk::sign(app_id, &ticket, page_url, allowed, env.now_s(), env.random())
+    jssdk::sign(
+        app_id,
+        &ticket,
+        page_url,
+        allowed,
+        env.now_s(),
+        env.random(),
+    )
 }

@@ -46,12 +46,20 @@ pub enum CallbackOutcome {
 
 /// The redirect_uri registered with WeChat: `{public_url}/oauth/callback`.
 pub fn callback_url(public_url: &Url) -> String {
-    format!("{}/oauth/callback", public_url.as_str().trim_end_matches('/'))
+    format!(
+        "{}/oauth/callback",
+        public_url.as_str().trim_end_matches('/')
+    )
 }
 
 /// Starts a login. `binder_cookie` is the browser's current `wxmp_login`
 /// value, reused so logins in two tabs do not spoil each other.
-pub fn start(env: &Env, return_to: Option<&str>, scope: Option<&str>, binder_cookie: Option<&str>) -> Result<LoginRedirect, Error> {
+pub fn start(
+    env: &Env,
+    return_to: Option<&str>,
+    scope: Option<&str>,
+    binder_cookie: Option<&str>,
+) -> Result<LoginRedirect, Error> {
     let cfg = env.config;
     let scope = scope.map_or(Ok(Scope::Base), Scope::parse)?;
     let public_url = need(&cfg.public_url)?;
@@ -65,9 +73,23 @@ pub fn start(env: &Env, return_to: Option<&str>, scope: Option<&str>, binder_coo
         Some(b) if state::is_binder(b) => b.to_owned(),
         _ => state::new_binder(env.random()),
     };
-    let pending = PendingLogin { return_to: return_to.into(), scope, binder_hash: state::binder_hash(&binder) };
-    write(env, &Keys::new(app_id).scoped("login", &hex::encode(nonce)), &pending)?;
-    let location = oauth::authorize_url(need(&cfg.oauth_base)?, app_id, &callback_url(public_url), scope, &state)?;
+    let pending = PendingLogin {
+        return_to: return_to.into(),
+        scope,
+        binder_hash: state::binder_hash(&binder),
+    };
+    write(
+        env,
+        &Keys::new(app_id).scoped("login", &hex::encode(nonce)),
+        &pending,
+    )?;
+    let location = oauth::authorize_url(
+        need(&cfg.oauth_base)?,
+        app_id,
+        &callback_url(public_url),
+        scope,
+        &state,
+    )?;
     Ok(LoginRedirect { location, binder })
 }
 
@@ -88,23 +110,32 @@ pub fn finish(
     let invalid = |why: &str| Error::invalid("invalid_state", why.to_owned());
 
     let pending_key = keys.scoped("login", &verified.id);
-    let pending: PendingLogin = read(env, &pending_key)?.ok_or_else(|| invalid("this login link was already used or has expired; start the login again"))?;
+    let pending: PendingLogin = read(env, &pending_key)?.ok_or_else(|| {
+        invalid("this login link was already used or has expired; start the login again")
+    })?;
     if !state::binder_matches(&pending, binder_cookie) {
-        return Err(invalid("this login was started in another browser; start the login again"));
+        return Err(invalid(
+            "this login was started in another browser; start the login again",
+        ));
     }
     // Single use, even under concurrent callbacks: one increment reaches 1.
     let used_key = keys.scoped("login-used", &verified.id);
     if env.kv.increment(&used_key, 1)? != 1 {
-        return Err(invalid("this login link was already used; start the login again"));
+        return Err(invalid(
+            "this login link was already used; start the login again",
+        ));
     }
     env.kv.delete(&pending_key)?;
     let _ = env.kv.delete(&used_key);
 
-    let return_to = Url::parse(&pending.return_to).map_err(|_| Error::Storage("stored return_to is not a URL".into()))?;
+    let return_to = Url::parse(&pending.return_to)
+        .map_err(|_| Error::Storage("stored return_to is not a URL".into()))?;
     let failed = |reason: &str| {
         let mut url = return_to.clone();
         url.query_pairs_mut().append_pair("wxmp_error", reason);
-        Ok(CallbackOutcome::Failed { location: url.into() })
+        Ok(CallbackOutcome::Failed {
+            location: url.into(),
+        })
     };
     let Some(code) = code.filter(|c| !c.is_empty()) else {
         return failed("access_denied");
@@ -121,9 +152,15 @@ pub fn finish(
         let _ = env.kv.delete(&keys.scoped("session", &old.storage_id()));
     }
     let id = SessionId::new(env.random());
-    let record = SessionRecord { profile, expires_at: env.now_s() + SESSION_TTL_SECS };
+    let record = SessionRecord {
+        profile,
+        expires_at: env.now_s() + SESSION_TTL_SECS,
+    };
     write(env, &keys.scoped("session", &id.storage_id()), &record)?;
-    Ok(CallbackOutcome::SignedIn { location: return_to.into(), session_cookie: id.cookie_value(key) })
+    Ok(CallbackOutcome::SignedIn {
+        location: return_to.into(),
+        session_cookie: id.cookie_value(key),
+    })
 }
 
 fn fetch_profile(env: &Env, code: &str, requested: Scope) -> Result<Profile, Error> {

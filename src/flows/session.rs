@@ -14,7 +14,10 @@ pub fn current(env: &Env, cookie: Option<&str>) -> Result<Option<SessionRecord>,
     let Some(id) = cookie.and_then(|c| SessionId::from_cookie_value(key, c)) else {
         return Ok(None);
     };
-    let record: Option<SessionRecord> = read(env, &Keys::new(need(&env.config.app_id)?).scoped("session", &id.storage_id()))?;
+    let record: Option<SessionRecord> = read(
+        env,
+        &Keys::new(need(&env.config.app_id)?).scoped("session", &id.storage_id()),
+    )?;
     Ok(record.filter(|r| r.is_live(env.now_s())))
 }
 
@@ -22,7 +25,8 @@ pub fn current(env: &Env, cookie: Option<&str>) -> Result<Option<SessionRecord>,
 pub fn end(env: &Env, cookie: Option<&str>) -> Result<(), Error> {
     let key = need(&env.config.session_secret)?;
     if let Some(id) = cookie.and_then(|c| SessionId::from_cookie_value(key, c)) {
-        env.kv.delete(&Keys::new(need(&env.config.app_id)?).scoped("session", &id.storage_id()))?;
+        env.kv
+            .delete(&Keys::new(need(&env.config.app_id)?).scoped("session", &id.storage_id()))?;
     }
     Ok(())
 }

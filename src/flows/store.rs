@@ -8,7 +8,9 @@ use crate::ports::Env;
 pub fn read<T: serde::de::DeserializeOwned>(env: &Env, key: &str) -> Result<Option<T>, Error> {
     match env.kv.get(key)? {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Storage(format!("unreadable value at {key}: {e}"))),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Storage(format!("unreadable value at {key}: {e}"))),
     }
 }
 

@@ -11,7 +11,11 @@ use crate::ports::{Env, OutboundRequest, OutboundResponse, Timeouts};
 use super::credentials;
 
 /// Limits for every WeChat API call; well inside WeChat's own 5 s push budget.
-pub const API_TIMEOUTS: Timeouts = Timeouts { connect_ms: 2_000, first_byte_ms: 4_000, total_ms: 4_500 };
+pub const API_TIMEOUTS: Timeouts = Timeouts {
+    connect_ms: 2_000,
+    first_byte_ms: 4_000,
+    total_ms: 4_500,
+};
 
 /// Sends `req` to `api_base`, or to `api_fallback_base` when the first host
 /// cannot be reached at all. Slow answers are not retried elsewhere: that
@@ -21,7 +25,11 @@ pub fn call(env: &Env, req: &ApiRequest) -> Result<OutboundResponse, Error> {
     match send(env, base, req) {
         Err(Error::Transport(reason)) => match need(&env.config.api_fallback_base)? {
             Some(fallback) => {
-                env.log.log(&format!("upstream {} failed ({reason}); trying {}", req.path, fallback.host_str().unwrap_or("fallback")));
+                env.log.log(&format!(
+                    "upstream {} failed ({reason}); trying {}",
+                    req.path,
+                    fallback.host_str().unwrap_or("fallback")
+                ));
                 send(env, fallback, req)
             }
             None => Err(Error::Transport(reason)),
@@ -31,7 +39,11 @@ pub fn call(env: &Env, req: &ApiRequest) -> Result<OutboundResponse, Error> {
 }
 
 /// [`call`], then `parse` the answer.
-pub fn call_parsed<T>(env: &Env, req: &ApiRequest, parse: impl Fn(u16, &[u8]) -> Result<T, Error>) -> Result<T, Error> {
+pub fn call_parsed<T>(
+    env: &Env,
+    req: &ApiRequest,
+    parse: impl Fn(u16, &[u8]) -> Result<T, Error>,
+) -> Result<T, Error> {
     let resp = call(env, req)?;
     parse(resp.status, &resp.body)
 }
@@ -39,11 +51,15 @@ pub fn call_parsed<T>(env: &Env, req: &ApiRequest, parse: impl Fn(u16, &[u8]) ->
 /// Runs `op` with the cached access token; when WeChat rejects the token
 /// (40001, 42001, 40014) drops it (if still cached), gets a new one and
 /// runs `op` once more.
-pub fn with_access_token<T>(env: &Env, op: impl Fn(&Cached) -> Result<T, Error>) -> Result<T, Error> {
+pub fn with_access_token<T>(
+    env: &Env,
+    op: impl Fn(&Cached) -> Result<T, Error>,
+) -> Result<T, Error> {
     let token = credentials::access_token_entry(env)?;
     match op(&token) {
         Err(e) if e.is_rejected_token() => {
-            env.log.log(&format!("access_token rejected ({e}); fetching a new one"));
+            env.log
+                .log(&format!("access_token rejected ({e}); fetching a new one"));
             credentials::invalidate_access_token(env, &token.value)?;
             op(&credentials::access_token_entry(env)?)
         }
@@ -70,7 +86,12 @@ fn send(env: &Env, base: &url::Url, req: &ApiRequest) -> Result<OutboundResponse
         Ok(r) => format!("status={} errcode={}", r.status, errcode_of(&r.body)),
         Err(e) => format!("error=\"{e}\""),
     };
-    env.log.log(&format!("upstream {} {}{} {outcome} {took}ms", req.method.as_str(), host_of(base), req.path));
+    env.log.log(&format!(
+        "upstream {} {}{} {outcome} {took}ms",
+        req.method.as_str(),
+        host_of(base),
+        req.path
+    ));
     result
 }
 
@@ -83,5 +104,8 @@ fn host_of(base: &url::Url) -> String {
 
 /// The answer's errcode for the log (0 when absent or not JSON).
 fn errcode_of(body: &[u8]) -> i64 {
-    serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| v.get("errcode")?.as_i64()).unwrap_or(0)
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("errcode")?.as_i64())
+        .unwrap_or(0)
 }

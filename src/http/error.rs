@@ -35,7 +35,13 @@ struct Body<'a> {
 impl ApiError {
     /// An error with status, code and message.
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), upstream: None, headers: Vec::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            upstream: None,
+            headers: Vec::new(),
+        }
     }
 
     /// Adds a header to the answer.
@@ -56,7 +62,11 @@ impl ApiError {
 
     /// 400 for a missing query parameter.
     pub fn missing(param: &str) -> Self {
-        Self::new(400, "missing_parameter", format!("query parameter {param} is required"))
+        Self::new(
+            400,
+            "missing_parameter",
+            format!("query parameter {param} is required"),
+        )
     }
 
     /// The JSON response.
@@ -82,7 +92,10 @@ impl From<Error> for ApiError {
             Error::InvalidSignature => Self::new(403, "invalid_signature", message),
             Error::InvalidInput { code, .. } => Self::new(400, code, message),
             Error::Config(_) => Self::new(500, "config", message),
-            Error::Upstream { errcode, errmsg } => Self { upstream: Some((errcode, errmsg)), ..Self::new(502, "upstream", message) },
+            Error::Upstream { errcode, errmsg } => Self {
+                upstream: Some((errcode, errmsg)),
+                ..Self::new(502, "upstream", message)
+            },
             Error::BadAnswer(_) => Self::new(502, "upstream", message),
             Error::Transport(_) | Error::Timeout(_) => Self::new(504, "upstream_timeout", message),
             Error::Storage(_) => Self::new(503, "storage", message).with_header("retry-after", "1"),
@@ -106,7 +119,14 @@ mod tests {
             (Error::InvalidSignature, 403, "invalid_signature"),
             (Error::invalid("invalid_scope", "x"), 400, "invalid_scope"),
             (Error::Config("app_id: not set".into()), 500, "config"),
-            (Error::Upstream { errcode: 40164, errmsg: "invalid ip".into() }, 502, "upstream"),
+            (
+                Error::Upstream {
+                    errcode: 40164,
+                    errmsg: "invalid ip".into(),
+                },
+                502,
+                "upstream",
+            ),
             (Error::BadAnswer("HTTP 502".into()), 502, "upstream"),
             (Error::Transport("refused".into()), 504, "upstream_timeout"),
             (Error::Timeout("slow".into()), 504, "upstream_timeout"),
@@ -115,14 +135,21 @@ mod tests {
         ];
         for (e, status, code) in cases {
             let (s, body) = mapped(e.clone());
-            assert_eq!((s, body["error"].as_str().unwrap()), (status, code), "{e:?}");
+            assert_eq!(
+                (s, body["error"].as_str().unwrap()),
+                (status, code),
+                "{e:?}"
+            );
             assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
         }
     }
 
     #[test]
     fn upstream_errors_carry_errcode_and_errmsg() {
-        let (_, body) = mapped(Error::Upstream { errcode: 40164, errmsg: "invalid ip 1.2.3.4".into() });
+        let (_, body) = mapped(Error::Upstream {
+            errcode: 40164,
+            errmsg: "invalid ip 1.2.3.4".into(),
+        });
         assert_eq!(body["errcode"], 40164);
         assert_eq!(body["errmsg"], "invalid ip 1.2.3.4");
         let (_, body) = mapped(Error::Busy);
@@ -134,6 +161,9 @@ mod tests {
         let r = ApiError::method_not_allowed("GET, POST").into_response();
         assert_eq!(r.status, 405);
         assert_eq!(r.header("allow"), Some("GET, POST"));
-        assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
     }
 }

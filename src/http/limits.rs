@@ -12,33 +12,54 @@ pub const MAX_HEADERS_BYTES: usize = 32 * 1024;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Checks the request line and headers before any body is read.
-pub fn check_head<'a>(target_len: usize, headers: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<(), ApiError> {
+pub fn check_head<'a>(
+    target_len: usize,
+    headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> Result<(), ApiError> {
     if target_len > MAX_URL_BYTES {
-        return Err(ApiError::new(414, "uri_too_long", format!("the URL exceeds {MAX_URL_BYTES} bytes")));
+        return Err(ApiError::new(
+            414,
+            "uri_too_long",
+            format!("the URL exceeds {MAX_URL_BYTES} bytes"),
+        ));
     }
     let mut total = 0usize;
     for (name, value) in headers {
         let size = name.len() + value.len();
         if size > MAX_HEADER_BYTES {
-            return Err(ApiError::new(431, "header_too_large", format!("header {name} exceeds {MAX_HEADER_BYTES} bytes")));
+            return Err(ApiError::new(
+                431,
+                "header_too_large",
+                format!("header {name} exceeds {MAX_HEADER_BYTES} bytes"),
+            ));
         }
         total += size;
         if name.eq_ignore_ascii_case("content-length") {
-            let declared = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+            let declared = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok());
             if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
                 return Err(body_too_large());
             }
         }
     }
     if total > MAX_HEADERS_BYTES {
-        return Err(ApiError::new(431, "headers_too_large", format!("headers exceed {MAX_HEADERS_BYTES} bytes in all")));
+        return Err(ApiError::new(
+            431,
+            "headers_too_large",
+            format!("headers exceed {MAX_HEADERS_BYTES} bytes in all"),
+        ));
     }
     Ok(())
 }
 
 /// The error for a body over [`MAX_BODY_BYTES`] (declared or actually sent).
 pub fn body_too_large() -> ApiError {
-    ApiError::new(413, "payload_too_large", format!("the body exceeds {MAX_BODY_BYTES} bytes"))
+    ApiError::new(
+        413,
+        "payload_too_large",
+        format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+    )
 }
 
 #[cfg(test)]
@@ -58,7 +79,13 @@ mod tests {
         let ok = vec![b'a'; MAX_HEADER_BYTES - 10];
         let many: Vec<(&str, &[u8])> = (0..5).map(|_| ("x", &ok[..])).collect();
         assert_eq!(status(check_head(10, many)), 431);
-        assert_eq!(status(check_head(10, [("content-length", &b"65537"[..])])), 413);
-        assert_eq!(status(check_head(10, [("Content-Length", &b"65536"[..])])), 200);
+        assert_eq!(
+            status(check_head(10, [("content-length", &b"65537"[..])])),
+            413
+        );
+        assert_eq!(
+            status(check_head(10, [("Content-Length", &b"65536"[..])])),
+            200
+        );
     }
 }

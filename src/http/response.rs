@@ -17,29 +17,46 @@ pub struct Response {
 impl Response {
     /// A JSON body; never cached, since every answer is per user or per moment.
     pub fn json<T: Serialize>(status: u16, value: &T) -> Self {
-        let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{\"error\":\"internal\"}".to_vec());
-        Self { status, headers: Vec::new(), body }
-            .with_header("content-type", "application/json; charset=utf-8")
-            .with_header("cache-control", "no-store")
+        let body =
+            serde_json::to_vec(value).unwrap_or_else(|_| b"{\"error\":\"internal\"}".to_vec());
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+        .with_header("content-type", "application/json; charset=utf-8")
+        .with_header("cache-control", "no-store")
     }
 
     /// Plain text (never sniffed as HTML, since `echostr` is reflected).
     pub fn text(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Self { status, headers: Vec::new(), body: body.into() }
-            .with_header("content-type", "text/plain; charset=utf-8")
-            .with_header("x-content-type-options", "nosniff")
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+        .with_header("content-type", "text/plain; charset=utf-8")
+        .with_header("x-content-type-options", "nosniff")
     }
 
     /// A `302 Found` to `location`, not cached.
     pub fn redirect(location: &str) -> Self {
-        Self { status: 302, headers: Vec::new(), body: Vec::new() }
-            .with_header("location", location)
-            .with_header("cache-control", "no-store")
+        Self {
+            status: 302,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+        .with_header("location", location)
+        .with_header("cache-control", "no-store")
     }
 
     /// A bodiless response.
     pub fn empty(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Vec::new() }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     /// Adds a header.
@@ -50,6 +67,9 @@ impl Response {
 
     /// The first value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }

@@ -1,7 +1,9 @@
 //! The wasi:http entry point: incoming request → [`http::Request`] (limits
 //! enforced while reading), [`http::handle`], [`http::Response`] → outgoing.
 
-use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use spin_sdk::http::{
+    Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
 use spin_sdk::http_component;
 use wasi::io::streams::StreamError;
 
@@ -21,8 +23,13 @@ fn read_request(incoming: IncomingRequest) -> Result<Request, ApiError> {
     let target = incoming.path_with_query().unwrap_or_else(|| "/".into());
     let headers = incoming.headers().entries();
     // Spin adds spin-* headers (full URL, route info); they are the host's, not the caller's.
-    let caller_headers = headers.iter().filter(|(k, _)| !k.to_ascii_lowercase().starts_with("spin-"));
-    limits::check_head(target.len(), caller_headers.map(|(k, v)| (k.as_str(), v.as_slice())))?;
+    let caller_headers = headers
+        .iter()
+        .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("spin-"));
+    limits::check_head(
+        target.len(),
+        caller_headers.map(|(k, v)| (k.as_str(), v.as_slice())),
+    )?;
     let method = match incoming.method() {
         Method::Get => "GET".to_owned(),
         Method::Head => "HEAD".to_owned(),
@@ -36,7 +43,15 @@ fn read_request(incoming: IncomingRequest) -> Result<Request, ApiError> {
         Method::Other(m) => m,
     };
     let mut request = Request::new(&method, &target);
-    request.headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned())).collect();
+    request.headers = headers
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect();
     request.body = read_body(&incoming)?;
     Ok(request)
 }
@@ -61,7 +76,11 @@ fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, ApiError> {
 }
 
 fn write_response(out: ResponseOutparam, response: Response) {
-    let headers: Vec<(String, Vec<u8>)> = response.headers.iter().map(|(k, v)| (k.clone(), v.as_bytes().to_vec())).collect();
+    let headers: Vec<(String, Vec<u8>)> = response
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+        .collect();
     let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
     let outgoing = OutgoingResponse::new(fields);
     let _ = outgoing.set_status_code(response.status);

@@ -14,7 +14,9 @@ pub struct SpinKv {
 impl SpinKv {
     /// Opens `default`; failures surface on first use, as `Error::Storage`.
     pub fn open_default() -> Self {
-        Self { bucket: store::open("default").map_err(storage_error) }
+        Self {
+            bucket: store::open("default").map_err(storage_error),
+        }
     }
 
     fn bucket(&self) -> Result<&store::Bucket, Error> {
@@ -42,7 +44,10 @@ impl KeyValue for SpinKv {
 
 fn storage_error(e: store::Error) -> Error {
     Error::Storage(match e {
-        store::Error::NoSuchStore => "no key-value store \"default\" (add key_value_stores = [\"default\"] to the component)".into(),
+        store::Error::NoSuchStore => {
+            "no key-value store \"default\" (add key_value_stores = [\"default\"] to the component)"
+                .into()
+        }
         store::Error::AccessDenied => "access to key-value store \"default\" denied".into(),
         store::Error::Other(m) => m,
     })

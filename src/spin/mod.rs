@@ -3,7 +3,6 @@
 //! `wechat:mp` WIT exports. They move bytes; all decisions live in `core`
 //! and `flows`.
 
-mod bindings;
 mod exports;
 mod handler;
 mod kv;

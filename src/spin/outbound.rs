@@ -5,7 +5,9 @@
 use crate::core::error::Error;
 use crate::ports::{HttpClient, OutboundRequest, OutboundResponse};
 use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
-use spin_sdk::wit::wasi::http0_2_0::types::{ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme};
+use spin_sdk::wit::wasi::http0_2_0::types::{
+    ErrorCode, Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+};
 use wasi::clocks::monotonic_clock;
 use wasi::io::poll;
 use wasi::io::streams::StreamError;
@@ -20,14 +22,33 @@ pub struct WasiHttp;
 impl HttpClient for WasiHttp {
     fn send(&self, r: &OutboundRequest) -> Result<OutboundResponse, Error> {
         let deadline = monotonic_clock::subscribe_duration(r.timeouts.total_ms * MS);
-        let timeout = || Error::Timeout(format!("no complete answer within {} ms", r.timeouts.total_ms));
-        let url = url::Url::parse(&r.url).map_err(|e| Error::Transport(format!("bad upstream URL: {e}")))?;
+        let timeout = || {
+            Error::Timeout(format!(
+                "no complete answer within {} ms",
+                r.timeouts.total_ms
+            ))
+        };
+        let url = url::Url::parse(&r.url)
+            .map_err(|e| Error::Transport(format!("bad upstream URL: {e}")))?;
 
-        let headers: Vec<(String, Vec<u8>)> = r.headers.iter().map(|(k, v)| (k.clone(), v.as_bytes().to_vec())).collect();
-        let fields = Fields::from_list(&headers).map_err(|e| Error::Transport(format!("bad header: {e:?}")))?;
+        let headers: Vec<(String, Vec<u8>)> = r
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+            .collect();
+        let fields = Fields::from_list(&headers)
+            .map_err(|e| Error::Transport(format!("bad header: {e:?}")))?;
         let request = OutgoingRequest::new(fields);
-        let method = if r.method == "POST" { Method::Post } else { Method::Get };
-        let scheme = if url.scheme() == "https" { Scheme::Https } else { Scheme::Http };
+        let method = if r.method == "POST" {
+            Method::Post
+        } else {
+            Method::Get
+        };
+        let scheme = if url.scheme() == "https" {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
         let authority = match url.port() {
             Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_owned(),
@@ -43,7 +64,9 @@ impl HttpClient for WasiHttp {
         if !set {
             return Err(Error::Transport("the host refused the request line".into()));
         }
-        let body = request.body().map_err(|_| Error::Transport("request body unavailable".into()))?;
+        let body = request
+            .body()
+            .map_err(|_| Error::Transport("request body unavailable".into()))?;
 
         let options = RequestOptions::new();
         let _ = options.set_connect_timeout(Some(r.timeouts.connect_ms * MS));
@@ -52,24 +75,34 @@ impl HttpClient for WasiHttp {
         let pending = outgoing_handler::handle(request, Some(options)).map_err(error_code)?;
 
         if let Some(bytes) = &r.body {
-            let stream = body.write().map_err(|_| Error::Transport("request body stream unavailable".into()))?;
+            let stream = body
+                .write()
+                .map_err(|_| Error::Transport("request body stream unavailable".into()))?;
             for chunk in bytes.chunks(4096) {
-                stream.blocking_write_and_flush(chunk).map_err(|e| Error::Transport(format!("writing request body: {e:?}")))?;
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| Error::Transport(format!("writing request body: {e:?}")))?;
             }
         }
         OutgoingBody::finish(body, None).map_err(error_code)?;
 
         let response = loop {
             if let Some(result) = pending.get() {
-                break result.map_err(|_| Error::Transport("response already taken".into()))?.map_err(error_code)?;
+                break result
+                    .map_err(|_| Error::Transport("response already taken".into()))?
+                    .map_err(error_code)?;
             }
             if poll::poll(&[&pending.subscribe(), &deadline]).contains(&1) {
                 return Err(timeout());
             }
         };
         let status = response.status();
-        let incoming = response.consume().map_err(|_| Error::Transport("response body unavailable".into()))?;
-        let stream = incoming.stream().map_err(|_| Error::Transport("response body stream unavailable".into()))?;
+        let incoming = response
+            .consume()
+            .map_err(|_| Error::Transport("response body unavailable".into()))?;
+        let stream = incoming
+            .stream()
+            .map_err(|_| Error::Transport("response body stream unavailable".into()))?;
         let mut out = Vec::new();
         loop {
             match stream.read(64 * 1024) {
@@ -81,11 +114,18 @@ impl HttpClient for WasiHttp {
                 Ok(chunk) => {
                     out.extend_from_slice(&chunk);
                     if out.len() > MAX_RESPONSE_BYTES {
-                        return Err(Error::BadAnswer(format!("answer over {MAX_RESPONSE_BYTES} bytes")));
+                        return Err(Error::BadAnswer(format!(
+                            "answer over {MAX_RESPONSE_BYTES} bytes"
+                        )));
                     }
                 }
                 Err(StreamError::Closed) => break,
-                Err(StreamError::LastOperationFailed(e)) => return Err(Error::Transport(format!("reading answer: {}", e.to_debug_string()))),
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Err(Error::Transport(format!(
+                        "reading answer: {}",
+                        e.to_debug_string()
+                    )))
+                }
             }
         }
         Ok(OutboundResponse { status, body: out })
@@ -94,10 +134,13 @@ impl HttpClient for WasiHttp {
 
 fn error_code(e: ErrorCode) -> Error {
     match e {
-        ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout | ErrorCode::ConnectionWriteTimeout | ErrorCode::HttpResponseTimeout => {
-            Error::Timeout(format!("{e:?}"))
+        ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::HttpResponseTimeout => Error::Timeout(format!("{e:?}")),
+        ErrorCode::HttpRequestDenied => {
+            Error::Transport("the host denied this outbound host (allowed_outbound_hosts)".into())
         }
-        ErrorCode::HttpRequestDenied => Error::Transport("the host denied this outbound host (allowed_outbound_hosts)".into()),
         other => Error::Transport(format!("{other:?}")),
     }
 }

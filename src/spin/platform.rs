@@ -50,6 +50,13 @@ pub fn load_config() -> Config {
 pub fn with_env<T>(f: impl FnOnce(&Env) -> T) -> T {
     let config = load_config();
     let kv = SpinKv::open_default();
-    let env = Env { config: &config, kv: &kv, http: &WasiHttp, clock: &WasiClock, entropy: &WasiRandom, log: &StderrLog };
+    let env = Env {
+        config: &config,
+        kv: &kv,
+        http: &WasiHttp,
+        clock: &WasiClock,
+        entropy: &WasiRandom,
+        log: &StderrLog,
+    };
     f(&env)
 }

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use wxmp::core::config::Config;
 use wxmp::core::error::Error;
 use wxmp::http::{self, Request, Response};
-use wxmp::ports::{Clock, Entropy, Env, HttpClient, KeyValue, Logger, OutboundRequest, OutboundResponse};
+use wxmp::ports::{
+    Clock, Entropy, Env, HttpClient, KeyValue, Logger, OutboundRequest, OutboundResponse,
+};
 use wxmp_sim::{Reply, Sim, SimConfig, SimRequest};
 
 pub const PUBLIC_URL: &str = "https://m.example.com";
@@ -48,7 +50,10 @@ impl MemKv {
     }
 
     pub fn put(&self, key: &str, value: &[u8]) {
-        self.map.lock().unwrap().insert(key.to_owned(), value.to_vec());
+        self.map
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), value.to_vec());
     }
 }
 
@@ -60,7 +65,10 @@ impl KeyValue for MemKv {
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), Error> {
         self.check()?;
-        self.map.lock().unwrap().insert(key.to_owned(), value.to_vec());
+        self.map
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), value.to_vec());
         Ok(())
     }
 
@@ -78,7 +86,9 @@ impl KeyValue for MemKv {
             Some(v) if v.len() == 8 => i64::from_le_bytes(v[..8].try_into().unwrap()),
             Some(_) => {
                 self.violations.lock().unwrap().push(key.to_owned());
-                return Err(Error::Storage(format!("increment on non-counter key {key}")));
+                return Err(Error::Storage(format!(
+                    "increment on non-counter key {key}"
+                )));
             }
         };
         let next = current + delta;
@@ -94,7 +104,9 @@ pub struct TestClock {
 
 impl TestClock {
     pub fn manual(start_ms: u64) -> Self {
-        Self { manual: Some(AtomicU64::new(start_ms)) }
+        Self {
+            manual: Some(AtomicU64::new(start_ms)),
+        }
     }
 
     pub fn real() -> Self {
@@ -115,7 +127,10 @@ impl Clock for TestClock {
     fn now_ms(&self) -> u64 {
         match &self.manual {
             Some(t) => t.load(Ordering::SeqCst),
-            None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64,
         }
     }
 
@@ -131,7 +146,10 @@ pub struct SeqEntropy(AtomicU64);
 impl Entropy for SeqEntropy {
     fn fill(&self, buf: &mut [u8]) {
         for chunk in buf.chunks_mut(8) {
-            let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::SeqCst).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self
+                .0
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::SeqCst)
+                .wrapping_add(0x9E37_79B9_7F4A_7C15);
             z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             z ^= z >> 31;
@@ -170,11 +188,17 @@ impl HttpClient for SimHttp {
             Reply::Drop => Err(Error::Transport("connection reset by peer".into())),
             Reply::Respond { delay_ms, .. } if delay_ms >= r.timeouts.total_ms => {
                 self.clock.advance(r.timeouts.total_ms);
-                Err(Error::Timeout(format!("no complete answer within {} ms", r.timeouts.total_ms)))
+                Err(Error::Timeout(format!(
+                    "no complete answer within {} ms",
+                    r.timeouts.total_ms
+                )))
             }
             Reply::Respond { delay_ms, response } => {
                 self.clock.advance(delay_ms);
-                Ok(OutboundResponse { status: response.status, body: response.body })
+                Ok(OutboundResponse {
+                    status: response.status,
+                    body: response.body,
+                })
             }
         }
     }
@@ -198,7 +222,10 @@ pub fn base_vars(sim: &SimConfig) -> HashMap<String, String> {
         ("app_secret", sim.app_secret.as_str()),
         ("token", SERVER_TOKEN),
         ("public_url", PUBLIC_URL),
-        ("allowed_origins", "https://m.example.com,http://localhost:3000"),
+        (
+            "allowed_origins",
+            "https://m.example.com,http://localhost:3000",
+        ),
         ("session_secret", SESSION_SECRET),
         ("admin_key", ADMIN_KEY),
         ("api_base", API_BASE),
@@ -223,8 +250,22 @@ impl World {
         tweak(&mut vars);
         let clock = Arc::new(clock);
         let config = Config::load(|k| vars.get(k).cloned());
-        let http = Arc::new(SimHttp { sim: sim.clone(), clock: clock.clone(), unreachable: Mutex::default(), hosts_called: Mutex::default() });
-        Self { sim, kv: Arc::default(), clock, http, entropy: Arc::default(), logs: Arc::default(), vars, config }
+        let http = Arc::new(SimHttp {
+            sim: sim.clone(),
+            clock: clock.clone(),
+            unreachable: Mutex::default(),
+            hosts_called: Mutex::default(),
+        });
+        Self {
+            sim,
+            kv: Arc::default(),
+            clock,
+            http,
+            entropy: Arc::default(),
+            logs: Arc::default(),
+            vars,
+            config,
+        }
     }
 
     /// Another instance of the same deployment: same store, sim and clock.
@@ -234,7 +275,9 @@ impl World {
             kv: self.kv.clone(),
             clock: self.clock.clone(),
             http: self.http.clone(),
-            entropy: Arc::new(SeqEntropy(AtomicU64::new(self.entropy.0.load(Ordering::SeqCst) ^ 0xDEAD_BEEF))),
+            entropy: Arc::new(SeqEntropy(AtomicU64::new(
+                self.entropy.0.load(Ordering::SeqCst) ^ 0xDEAD_BEEF,
+            ))),
             logs: self.logs.clone(),
             vars: self.vars.clone(),
             config: Config::load(|k| self.vars.get(k).cloned()),
@@ -242,7 +285,14 @@ impl World {
     }
 
     pub fn env(&self) -> Env<'_> {
-        Env { config: &self.config, kv: &*self.kv, http: &*self.http, clock: &*self.clock, entropy: &*self.entropy, log: &*self.logs }
+        Env {
+            config: &self.config,
+            kv: &*self.kv,
+            http: &*self.http,
+            clock: &*self.clock,
+            entropy: &*self.entropy,
+            log: &*self.logs,
+        }
     }
 
     pub fn send(&self, req: Request) -> Response {
@@ -260,10 +310,24 @@ impl World {
     /// Follows WeChat's authorize URL on the simulator, as a browser would.
     pub fn authorize(&self, authorize_url: &str, extra: &str) -> String {
         let url = authorize_url.split('#').next().unwrap().to_owned() + extra;
-        match self.sim.handle(&SimRequest::new("GET", &url, Vec::new()), self.now_ms()) {
+        match self
+            .sim
+            .handle(&SimRequest::new("GET", &url, Vec::new()), self.now_ms())
+        {
             Reply::Respond { response, .. } => {
-                assert_eq!(response.status, 302, "sim authorize: {}", String::from_utf8_lossy(&response.body));
-                response.headers.iter().find(|(k, _)| k == "location").unwrap().1.clone()
+                assert_eq!(
+                    response.status,
+                    302,
+                    "sim authorize: {}",
+                    String::from_utf8_lossy(&response.body)
+                );
+                response
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "location")
+                    .unwrap()
+                    .1
+                    .clone()
             }
             Reply::Drop => panic!("sim dropped authorize"),
         }
@@ -290,7 +354,11 @@ impl Jar {
     }
 
     pub fn header(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     pub fn on(&self, req: Request) -> Request {
@@ -303,13 +371,20 @@ impl Jar {
 }
 
 pub fn json(resp: &Response) -> serde_json::Value {
-    serde_json::from_slice(&resp.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&resp.body)))
+    serde_json::from_slice(&resp.body)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&resp.body)))
 }
 
 pub fn location(resp: &Response) -> String {
-    resp.header("location").unwrap_or_else(|| panic!("no location; status {}", resp.status)).to_owned()
+    resp.header("location")
+        .unwrap_or_else(|| panic!("no location; status {}", resp.status))
+        .to_owned()
 }
 
 pub fn query_of(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }

@@ -25,7 +25,15 @@ fn main() {
 /// The component, as `spin build` makes it.
 fn build_component() -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
-    cargo(&["build", "--locked", "--target", "wasm32-wasip2", "--release", "-p", "wxmp"])
+    cargo(&[
+        "build",
+        "--locked",
+        "--target",
+        "wasm32-wasip2",
+        "--release",
+        "-p",
+        "wxmp",
+    ])
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {

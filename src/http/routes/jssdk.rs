@@ -16,10 +16,17 @@ struct ConfigRequest {
 pub fn config(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let url = if req.method == "POST" {
         serde_json::from_slice::<ConfigRequest>(&req.body)
-            .map_err(|e| ApiError::new(400, "invalid_json", format!("expected {{\"url\": \"...\"}}: {e}")))?
+            .map_err(|e| {
+                ApiError::new(
+                    400,
+                    "invalid_json",
+                    format!("expected {{\"url\": \"...\"}}: {e}"),
+                )
+            })?
             .url
     } else {
-        req.query_param("url").ok_or_else(|| ApiError::new(400, "invalid_url", "query parameter url is required"))?
+        req.query_param("url")
+            .ok_or_else(|| ApiError::new(400, "invalid_url", "query parameter url is required"))?
     };
     Ok(Response::json(200, &jssdk::config_for(env, &url)?))
 }

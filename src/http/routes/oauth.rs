@@ -16,7 +16,14 @@ pub fn login(req: &Request, env: &Env) -> Result<Response, ApiError> {
         req.query_param("scope").as_deref(),
         req.cookie(LOGIN_COOKIE),
     )?;
-    let binder = set_cookie(LOGIN_COOKIE, &redirect.binder, CookieAttrs { secure: secure(env)?, max_age: Some(STATE_TTL_SECS) });
+    let binder = set_cookie(
+        LOGIN_COOKIE,
+        &redirect.binder,
+        CookieAttrs {
+            secure: secure(env)?,
+            max_age: Some(STATE_TTL_SECS),
+        },
+    );
     Ok(Response::redirect(&redirect.location).with_header("set-cookie", &binder))
 }
 
@@ -30,8 +37,18 @@ pub fn callback(req: &Request, env: &Env) -> Result<Response, ApiError> {
         req.cookie(SESSION_COOKIE),
     )?;
     Ok(match outcome {
-        CallbackOutcome::SignedIn { location, session_cookie } => {
-            let cookie = set_cookie(SESSION_COOKIE, &session_cookie, CookieAttrs { secure: secure(env)?, max_age: None });
+        CallbackOutcome::SignedIn {
+            location,
+            session_cookie,
+        } => {
+            let cookie = set_cookie(
+                SESSION_COOKIE,
+                &session_cookie,
+                CookieAttrs {
+                    secure: secure(env)?,
+                    max_age: None,
+                },
+            );
             Response::redirect(&location).with_header("set-cookie", &cookie)
         }
         CallbackOutcome::Failed { location } => Response::redirect(&location),

@@ -14,24 +14,34 @@ use crate::ports::Env;
 pub fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
     match session::current(env, req.cookie(SESSION_COOKIE))? {
         Some(record) => Ok(Response::json(200, &record.profile)),
-        None => Err(ApiError::new(401, "no_session", "not logged in").with_header("www-authenticate", "Cookie")),
+        None => Err(ApiError::new(401, "no_session", "not logged in")
+            .with_header("www-authenticate", "Cookie")),
     }
 }
 
 /// Ends the session; only from a page on an allowed origin (no cross-site logout).
 pub fn logout(req: &Request, env: &Env) -> Result<Response, ApiError> {
     if !same_origin(req, need(&env.config.allowed_origins)?) {
-        return Err(ApiError::new(403, "cross_origin", "logout must come from a page on an allowed origin"));
+        return Err(ApiError::new(
+            403,
+            "cross_origin",
+            "logout must come from a page on an allowed origin",
+        ));
     }
     session::end(env, req.cookie(SESSION_COOKIE))?;
-    Ok(Response::empty(204).with_header("set-cookie", &clear_cookie(SESSION_COOKIE, secure(env)?)).with_header("cache-control", "no-store"))
+    Ok(Response::empty(204)
+        .with_header("set-cookie", &clear_cookie(SESSION_COOKIE, secure(env)?))
+        .with_header("cache-control", "no-store"))
 }
 
 /// The request's `Origin` (or, without one, its `Referer`'s origin) is allowed.
 fn same_origin(req: &Request, allowed: &AllowedOrigins) -> bool {
     let origin = match req.header("origin") {
         Some(o) => Origin::parse(o).ok(),
-        None => req.header("referer").and_then(|r| Url::parse(r).ok()).and_then(|u| Origin::of(&u)),
+        None => req
+            .header("referer")
+            .and_then(|r| Url::parse(r).ok())
+            .and_then(|u| Origin::of(&u)),
     };
     origin.is_some_and(|o| allowed.contains(&o))
 }

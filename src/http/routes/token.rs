@@ -20,8 +20,14 @@ pub fn access_token(req: &Request, env: &Env) -> Result<Response, ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key.trim());
     if !presented.is_some_and(|key| mac::equal(key.as_bytes(), admin_key.secret().as_bytes())) {
-        return Err(ApiError::new(401, "unauthorized", "a valid Bearer admin key is required").with_header("www-authenticate", "Bearer"));
+        return Err(
+            ApiError::new(401, "unauthorized", "a valid Bearer admin key is required")
+                .with_header("www-authenticate", "Bearer"),
+        );
     }
     let (token, remaining) = credentials::access_token(env)?;
-    Ok(Response::json(200, &json!({ "access_token": token.secret(), "expires_in": remaining })))
+    Ok(Response::json(
+        200,
+        &json!({ "access_token": token.secret(), "expires_in": remaining }),
+    ))
 }

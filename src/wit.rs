@@ -1,0 +1,172 @@
+//! The `wechat:mp` WIT face: bindings for world `library` (the wasi:http
+//! export comes from spin-sdk's `#[http_component]`; together they make
+//! world `wxmp`) and the one mapping of core values and errors to WIT types.
+//! Pure, so the mapping is tested natively; `spin::exports` wires it to the
+//! flows on wasm32.
+
+#![allow(missing_docs)]
+
+wit_bindgen::generate!({
+    world: "library",
+    path: "wit",
+    generate_all,
+});
+
+use crate::core::error::Error;
+use crate::core::oauth::{Grant, Scope};
+use crate::core::userinfo::{Lang, Profile};
+use exports::wechat::mp::types;
+
+impl From<Error> for types::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidSignature => Self::InvalidSignature,
+            Error::InvalidInput { message, .. } => Self::InvalidInput(message),
+            Error::Config(m) => Self::Config(m),
+            Error::Upstream { errcode, errmsg } => {
+                Self::Upstream(types::UpstreamError { errcode, errmsg })
+            }
+            Error::BadAnswer(m) => Self::Transport(format!("unreadable answer from WeChat: {m}")),
+            Error::Transport(m) => Self::Transport(m),
+            Error::Timeout(m) => Self::Timeout(m),
+            Error::Storage(m) => Self::Storage(m),
+            Error::Busy => Self::Busy,
+        }
+    }
+}
+
+impl From<types::Scope> for Scope {
+    fn from(s: types::Scope) -> Self {
+        match s {
+            types::Scope::SnsapiBase => Scope::Base,
+            types::Scope::SnsapiUserinfo => Scope::UserInfo,
+        }
+    }
+}
+
+impl From<Scope> for types::Scope {
+    fn from(s: Scope) -> Self {
+        match s {
+            Scope::Base => types::Scope::SnsapiBase,
+            Scope::UserInfo => types::Scope::SnsapiUserinfo,
+        }
+    }
+}
+
+impl From<Grant> for types::OauthGrant {
+    fn from(g: Grant) -> Self {
+        Self {
+            access_token: g.access_token.secret().to_owned(),
+            expires_in: g.expires_in,
+            refresh_token: g.refresh_token.secret().to_owned(),
+            openid: g.openid.to_string(),
+            scope: g.scope.into(),
+            unionid: g.unionid.map(|u| u.to_string()),
+            is_snapshot_user: g.is_snapshot_user,
+        }
+    }
+}
+
+impl From<Profile> for types::UserProfile {
+    fn from(p: Profile) -> Self {
+        Self {
+            openid: p.openid.to_string(),
+            unionid: p.unionid.map(|u| u.to_string()),
+            scope: p.scope.into(),
+            nickname: p.nickname,
+            sex: p.sex,
+            province: p.province,
+            city: p.city,
+            country: p.country,
+            headimgurl: p.headimgurl,
+            privilege: p.privilege.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<types::Lang> for Lang {
+    fn from(l: types::Lang) -> Self {
+        match l {
+            types::Lang::ZhCn => Lang::ZhCn,
+            types::Lang::ZhTw => Lang::ZhTw,
+            types::Lang::En => Lang::En,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::types::{OpenId, RefreshToken, UnionId, UserAccessToken};
+
+    #[test]
+    fn every_core_error_has_one_wit_case() {
+        let cases: Vec<(Error, &str)> = vec![
+            (Error::InvalidSignature, "InvalidSignature"),
+            (
+                Error::invalid("invalid_url", "url must be on an allowed origin"),
+                "InvalidInput(\"url must be on an allowed origin\")",
+            ),
+            (
+                Error::Config("app_id: not set".into()),
+                "Config(\"app_id: not set\")",
+            ),
+            (
+                Error::Upstream {
+                    errcode: 40029,
+                    errmsg: "invalid code".into(),
+                },
+                "Upstream(UpstreamError { errcode: 40029, errmsg: \"invalid code\" })",
+            ),
+            (
+                Error::BadAnswer("HTTP 502".into()),
+                "Transport(\"unreadable answer from WeChat: HTTP 502\")",
+            ),
+            (Error::Transport("refused".into()), "Transport(\"refused\")"),
+            (Error::Timeout("slow".into()), "Timeout(\"slow\")"),
+            (Error::Storage("down".into()), "Storage(\"down\")"),
+            (Error::Busy, "Busy"),
+        ];
+        for (core, wit) in cases {
+            assert_eq!(
+                format!("{:?}", types::Error::from(core)),
+                format!("Error::{wit}")
+            );
+        }
+    }
+
+    #[test]
+    fn grants_and_profiles_keep_every_field() {
+        let grant = Grant {
+            access_token: UserAccessToken::new("AT"),
+            expires_in: 7200,
+            refresh_token: RefreshToken::new("RT"),
+            openid: OpenId::new("o1"),
+            scope: Scope::UserInfo,
+            unionid: Some(UnionId::new("u1")),
+            is_snapshot_user: true,
+        };
+        let g = types::OauthGrant::from(grant.clone());
+        assert_eq!(
+            (
+                g.access_token.as_str(),
+                g.refresh_token.as_str(),
+                g.openid.as_str(),
+                g.expires_in
+            ),
+            ("AT", "RT", "o1", 7200)
+        );
+        assert!(
+            matches!(g.scope, types::Scope::SnsapiUserinfo)
+                && g.is_snapshot_user
+                && g.unionid.as_deref() == Some("u1")
+        );
+        let p = types::UserProfile::from(Profile::from_grant(&grant));
+        assert_eq!(
+            (p.openid.as_str(), p.unionid.as_deref(), p.privilege.len()),
+            ("o1", Some("u1"), 0)
+        );
+        assert!(matches!(Scope::from(types::Scope::SnsapiBase), Scope::Base));
+        assert!(matches!(Lang::from(types::Lang::En), Lang::En));
+    }
+}
