@@ -17,6 +17,8 @@
 mod faults;
 mod model;
 mod request;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use faults::Fault;
 pub use model::{Sim, SimConfig, SimUser};

@@ -1,18 +1,27 @@
 //! `cargo xtask <task>`: the project's set-up commands, so a fresh machine
 //! with only rustup and cargo needs nothing else.
 //!
-//! - `test`: installs the wasm target, builds the component, runs every test.
+//! - `sandbox [ARGS…]`: builds the component and runs `wxmp-host up --sandbox`
+//!   (a simulated WeChat in-process, zero configuration).
+//! - `test`: installs what the tests need (the wasm target; redis-server via
+//!   apt-get when missing), builds the component, runs every test.
 //! - `build`: installs the wasm target and builds the component only.
 
 use std::process::{exit, Command};
 
 fn main() {
-    let task = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().cloned().unwrap_or_default();
     let result = match task.as_str() {
-        "test" => build_component().and_then(|()| cargo(&["test", "--workspace", "--locked"])),
+        "sandbox" => build_component().and_then(|()| {
+            let mut run = vec!["run", "--locked", "-p", "wxmp-host", "--", "up", "--sandbox"];
+            run.extend(args[1..].iter().map(String::as_str));
+            cargo(&run)
+        }),
+        "test" => build_component().and_then(|()| ensure_redis()).and_then(|()| cargo(&["test", "--workspace", "--locked"])),
         "build" => build_component(),
         _ => {
-            eprintln!("usage: cargo xtask <test|build>");
+            eprintln!("usage: cargo xtask <sandbox|test|build>");
             exit(2);
         }
     };
@@ -25,15 +34,17 @@ fn main() {
 /// The component, as `spin build` makes it.
 fn build_component() -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
-    cargo(&[
-        "build",
-        "--locked",
-        "--target",
-        "wasm32-wasip2",
-        "--release",
-        "-p",
-        "wxmp",
-    ])
+    cargo(&["build", "--locked", "--target", "wasm32-wasip2", "--release", "-p", "wxmp"])
+}
+
+/// The multi-host tests share tokens through a real Redis.
+fn ensure_redis() -> Result<(), String> {
+    if Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return Ok(());
+    }
+    eprintln!("redis-server not found; installing it with apt-get");
+    run(Command::new("apt-get").arg("update").arg("-q"))?;
+    run(Command::new("apt-get").args(["install", "-y", "-q", "redis-server"]).env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {

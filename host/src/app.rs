@@ -1,0 +1,150 @@
+//! Loading an application: resolve variables, open stores, compile each
+//! component once (cached on disk) and pre-instantiate it with every import
+//! a Spin HTTP component may use.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::kv::Backend;
+use crate::log::Log;
+use crate::manifest::Manifest;
+use crate::outbound::OutboundPolicy;
+use crate::runtime_config::StoreSpec;
+use crate::state::{ComponentShared, HostState};
+use crate::variables;
+
+/// Instances that may run at once (one per in-flight request).
+pub const MAX_INSTANCES: u32 = 1000;
+
+/// A component ready to serve.
+pub struct Served {
+    /// Pre-instantiated component.
+    pub pre: ProxyPre<HostState>,
+    /// Shared per-request context.
+    pub shared: Arc<ComponentShared>,
+}
+
+/// Everything needed to answer requests.
+pub struct App {
+    /// The engine (its epoch is ticked for time limits).
+    pub engine: Engine,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Components by id.
+    pub components: HashMap<String, Served>,
+    /// Opened stores by label (for the banner).
+    pub stores: Arc<BTreeMap<String, Backend>>,
+}
+
+/// Builds the engine: component model, async, epoch interruption, pooling.
+pub fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(MAX_INSTANCES);
+    pool.total_core_instances(MAX_INSTANCES * 4);
+    pool.total_memories(MAX_INSTANCES * 2);
+    pool.total_tables(MAX_INSTANCES * 4);
+    pool.max_memory_size(256 << 20);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    ax(Engine::new(&config))
+}
+
+/// wasmtime's error as anyhow's, to attach context.
+fn ax<T>(r: wasmtime::Result<T>) -> Result<T> {
+    r.map_err(anyhow::Error::from)
+}
+
+/// Loads `manifest` with `values` for its variables and `store_specs` for its stores.
+pub async fn load(
+    engine: Engine,
+    manifest: Manifest,
+    values: &HashMap<String, String>,
+    store_specs: &BTreeMap<String, StoreSpec>,
+    log: &Log,
+) -> Result<App> {
+    let mut stores = BTreeMap::new();
+    for (label, spec) in store_specs {
+        let used = manifest.components.values().any(|c| c.key_value_stores.contains(label));
+        if used {
+            stores.insert(label.clone(), Backend::open(label, spec).await.with_context(|| format!("key-value store {label:?}"))?);
+        }
+    }
+    let stores = Arc::new(stores);
+
+    let mut linker: Linker<HostState> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::bindings::Host_::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+
+    let mut components = HashMap::new();
+    for (id, decl) in &manifest.components {
+        for label in &decl.key_value_stores {
+            if !stores.contains_key(label) {
+                bail!("component {id} uses key-value store {label:?}, which the runtime config does not define");
+            }
+        }
+        let variables = decl
+            .variables
+            .iter()
+            .map(|(name, template)| Ok((name.clone(), variables::render(template, values).with_context(|| format!("component {id} variable {name}"))?)))
+            .collect::<Result<HashMap<_, _>>>()?;
+        let hosts = decl
+            .allowed_outbound_hosts
+            .iter()
+            .map(|t| variables::render(t, values))
+            .collect::<Result<Vec<_>>>()
+            .with_context(|| format!("component {id} allowed_outbound_hosts"))?;
+        let outbound = OutboundPolicy::parse(&hosts).with_context(|| format!("component {id}"))?;
+        let component = compile(&engine, &manifest.source_path(decl), &manifest.dir, log)?;
+        let instance_pre = ax(linker.instantiate_pre(&component)).with_context(|| format!("component {id}: imports not provided"))?;
+        let pre = ax(ProxyPre::new(instance_pre)).with_context(|| format!("component {id} does not export wasi:http/incoming-handler"))?;
+        let shared = ComponentShared {
+            id: id.clone(),
+            variables,
+            allowed_stores: decl.key_value_stores.iter().cloned().collect(),
+            stores: stores.clone(),
+            outbound: Arc::new(outbound),
+            log: log.clone(),
+        };
+        components.insert(id.clone(), Served { pre, shared: Arc::new(shared) });
+    }
+    Ok(App { engine, manifest, components, stores })
+}
+
+/// Compiles `path`, reusing a machine-code cache under `.spin/` keyed by the
+/// component's hash and the engine's compatibility hash.
+fn compile(engine: &Engine, path: &Path, dir: &Path, log: &Log) -> Result<Component> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading component {} (build it: cargo xtask build)", path.display()))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let key = format!("{}-{:016x}", hex::encode(&Sha256::digest(&bytes)[..12]), hasher.finish());
+    let cache = dir.join(".spin").join("wxmp-host-cache").join(format!("{key}.cwasm"));
+    if cache.exists() {
+        // SAFETY: the file was written by `Component::serialize` of this
+        // engine configuration (its compatibility hash is in the name), in a
+        // directory only this tool writes.
+        match unsafe { Component::deserialize_file(engine, &cache) } {
+            Ok(c) => return Ok(c),
+            Err(e) => log.warn(&format!("ignoring compilation cache {}: {e}", cache.display())),
+        }
+    }
+    let component = ax(Component::new(engine, &bytes)).with_context(|| format!("compiling {}", path.display()))?;
+    if let Ok(serialized) = component.serialize() {
+        let _ = std::fs::create_dir_all(cache.parent().unwrap_or(dir));
+        let tmp = cache.with_extension("tmp");
+        if std::fs::write(&tmp, serialized).is_ok() {
+            let _ = std::fs::rename(&tmp, &cache);
+        }
+    }
+    Ok(component)
+}

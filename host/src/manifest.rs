@@ -1,0 +1,219 @@
+//! spin.toml (manifest version 2), read the way `spin up` reads it: the
+//! application variables, HTTP triggers, and each component's source,
+//! variables, key-value stores and allowed outbound hosts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+/// A declared application variable.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VariableDecl {
+    /// Must have a value at start-up.
+    #[serde(default)]
+    pub required: bool,
+    /// Used when nothing else provides a value.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// Never printed.
+    #[serde(default)]
+    pub secret: bool,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One `[[trigger.http]]`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct HttpTrigger {
+    /// `/...`, `/prefix/...` or an exact path.
+    pub route: String,
+    /// The component id.
+    pub component: String,
+}
+
+/// One `[component.<id>]`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ComponentDecl {
+    /// Path to the `.wasm`, relative to the manifest.
+    pub source: String,
+    /// Outbound HTTP allow-list, possibly with `{{ variable }}` templates.
+    #[serde(default)]
+    pub allowed_outbound_hosts: Vec<String>,
+    /// Key-value store labels the component may open.
+    #[serde(default)]
+    pub key_value_stores: Vec<String>,
+    /// Component variables: name → template over application variables.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Triggers {
+    #[serde(default)]
+    http: Vec<HttpTrigger>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Application {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Raw {
+    spin_manifest_version: u32,
+    application: Application,
+    #[serde(default)]
+    variables: BTreeMap<String, VariableDecl>,
+    trigger: Triggers,
+    #[serde(default)]
+    component: BTreeMap<String, ComponentDecl>,
+}
+
+/// A parsed and checked manifest.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// The application's name.
+    pub name: String,
+    /// The directory relative paths are resolved against.
+    pub dir: PathBuf,
+    /// Application variables.
+    pub variables: BTreeMap<String, VariableDecl>,
+    /// HTTP triggers, in manifest order.
+    pub triggers: Vec<HttpTrigger>,
+    /// Components by id.
+    pub components: BTreeMap<String, ComponentDecl>,
+}
+
+impl Manifest {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::parse(&text, &dir).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Parses manifest text; `dir` anchors relative paths.
+    pub fn parse(text: &str, dir: &Path) -> Result<Self> {
+        let raw: Raw = toml::from_str(text).context("not a valid Spin manifest")?;
+        if raw.spin_manifest_version != 2 {
+            bail!("spin_manifest_version {} is not supported (only 2)", raw.spin_manifest_version);
+        }
+        for name in raw.variables.keys() {
+            check_variable_name(name)?;
+        }
+        for (name, decl) in &raw.variables {
+            if decl.required && decl.default.is_some() {
+                bail!("variable {name}: required variables cannot have a default");
+            }
+        }
+        if raw.trigger.http.is_empty() {
+            bail!("no [[trigger.http]]: nothing to serve");
+        }
+        for t in &raw.trigger.http {
+            if !raw.component.contains_key(&t.component) {
+                bail!("trigger route {:?} names unknown component {:?}", t.route, t.component);
+            }
+            if !t.route.starts_with('/') {
+                bail!("trigger route {:?} must start with '/'", t.route);
+            }
+        }
+        Ok(Self { name: raw.application.name, dir: dir.to_path_buf(), variables: raw.variables, triggers: raw.trigger.http, components: raw.component })
+    }
+
+    /// The component source path, resolved against the manifest directory.
+    pub fn source_path(&self, component: &ComponentDecl) -> PathBuf {
+        self.dir.join(&component.source)
+    }
+
+    /// The component id serving `path`: the longest matching route wins,
+    /// `/prefix/...` matching the prefix and everything below it.
+    pub fn route(&self, path: &str) -> Option<&str> {
+        self.triggers
+            .iter()
+            .filter_map(|t| route_match_len(&t.route, path).map(|len| (len, t.component.as_str())))
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, c)| c)
+    }
+}
+
+fn route_match_len(route: &str, path: &str) -> Option<usize> {
+    match route.strip_suffix("/...") {
+        Some(prefix) => {
+            let matches = path == prefix || path.starts_with(&format!("{prefix}/")) || prefix.is_empty();
+            matches.then_some(prefix.len())
+        }
+        None => (route == path).then_some(route.len() + 1),
+    }
+}
+
+/// Spin's rule: lowercase letters, digits and underscores, starting with a letter.
+pub fn check_variable_name(name: &str) -> Result<()> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !ok {
+        bail!("variable name {name:?}: use lowercase letters, digits and '_', starting with a letter");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "t"
+[variables]
+a = { required = true }
+b = { default = "x", secret = true }
+[[trigger.http]]
+route = "/..."
+component = "c"
+[[trigger.http]]
+route = "/api/..."
+component = "d"
+[component.c]
+source = "c.wasm"
+[component.d]
+source = "d.wasm"
+key_value_stores = ["default"]
+"#;
+
+    #[test]
+    fn parses_and_routes_by_longest_prefix() {
+        let m = Manifest::parse(MINIMAL, Path::new("/app")).unwrap();
+        assert_eq!(m.route("/"), Some("c"));
+        assert_eq!(m.route("/wx"), Some("c"));
+        assert_eq!(m.route("/api"), Some("d"));
+        assert_eq!(m.route("/api/me"), Some("d"));
+        assert_eq!(m.route("/apix"), Some("c"));
+        assert_eq!(m.source_path(&m.components["c"]), Path::new("/app/c.wasm"));
+        assert!(m.variables["b"].secret);
+    }
+
+    #[test]
+    fn refuses_what_spin_refuses() {
+        for (bad, why) in [
+            (MINIMAL.replace("spin_manifest_version = 2", "spin_manifest_version = 1"), "version"),
+            (MINIMAL.replace("component = \"d\"", "component = \"zz\""), "unknown component"),
+            (MINIMAL.replace("a = { required = true }", "A = { required = true }"), "variable name"),
+            (MINIMAL.replace("a = { required = true }", "a = { required = true, default = \"1\" }"), "default"),
+            (MINIMAL.replace("route = \"/...\"", "route = \"...\""), "route"),
+        ] {
+            assert!(Manifest::parse(&bad, Path::new(".")).is_err(), "{why}");
+        }
+    }
+
+    #[test]
+    fn the_projects_own_manifest_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
+        let m = Manifest::load(&path).unwrap();
+        assert_eq!(m.route("/oauth/callback"), Some("wxmp"));
+        assert_eq!(m.components["wxmp"].key_value_stores, ["default"]);
+    }
+}

@@ -1,0 +1,49 @@
+//! `--sandbox`: wxmp-sim in-process on a loopback port, and every variable
+//! wxmp needs filled with test values, so `wxmp-host up --sandbox` works on
+//! a fresh clone with zero configuration.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use wxmp_sim::server::SimServer;
+use wxmp_sim::{Sim, SimConfig};
+
+/// The admin key printed in the banner, for `GET /api/token`.
+pub const ADMIN_KEY: &str = "sandbox-admin-key-0123456789";
+/// The server Token WeChat would sign pushes with.
+pub const SERVER_TOKEN: &str = "sandboxtoken";
+
+/// The running simulator and the variables that point wxmp at it.
+pub struct Sandbox {
+    /// The simulator.
+    pub server: SimServer,
+    /// Variable overrides.
+    pub overrides: HashMap<String, String>,
+}
+
+/// Starts the simulator and prepares variables for serving on `listen`.
+pub async fn start(listen: SocketAddr) -> Result<Sandbox> {
+    let sim = Arc::new(Sim::new(SimConfig::default()));
+    let server = wxmp_sim::server::start("127.0.0.1:0".parse().expect("static address"), sim.clone())
+        .await
+        .context("starting the sandbox WeChat simulator")?;
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
+    let public_url = format!("http://{listen}");
+    let c = sim.config();
+    let overrides = HashMap::from([
+        ("app_id".to_owned(), c.app_id.clone()),
+        ("app_secret".to_owned(), c.app_secret.clone()),
+        ("token".to_owned(), SERVER_TOKEN.to_owned()),
+        ("public_url".to_owned(), public_url.clone()),
+        ("allowed_origins".to_owned(), public_url),
+        ("session_secret".to_owned(), hex::encode(secret)),
+        ("admin_key".to_owned(), ADMIN_KEY.to_owned()),
+        ("api_base".to_owned(), server.url()),
+        ("api_fallback_base".to_owned(), server.url()),
+        ("oauth_base".to_owned(), server.url()),
+    ]);
+    Ok(Sandbox { server, overrides })
+}

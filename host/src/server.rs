@@ -1,0 +1,116 @@
+//! Serving HTTP like `spin up`: route by the manifest's triggers, a fresh
+//! instance per request from the pre-instantiated component, one log line
+//! per request, and a graceful stop on Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use bytes::Bytes;
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use wasmtime::Store;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::WasiHttpView;
+
+use crate::app::App;
+use crate::log::Log;
+use crate::state::HostState;
+
+/// Epoch ticks per second; a request may run this many seconds of guest time.
+const TICKS_PER_SEC: u64 = 10;
+const REQUEST_LIMIT_SECS: u64 = 30;
+
+type Body = UnsyncBoxBody<Bytes, anyhow::Error>;
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(app: Arc<App>, listener: TcpListener, log: Log, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+    let engine = app.engine.clone();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(1000 / TICKS_PER_SEC));
+        engine.increment_epoch();
+    });
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let app = app.clone();
+                let log = log.clone();
+                let service = service_fn(move |req| handle(app.clone(), log.clone(), peer, req));
+                let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    log.info("shutting down: finishing requests in flight");
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(10)) => log.warn("requests still running after 10 s; stopping anyway"),
+    }
+    Ok(())
+}
+
+async fn handle(app: Arc<App>, log: Log, peer: SocketAddr, req: Request<Incoming>) -> Result<Response<Body>, std::convert::Infallible> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = match app.manifest.route(&path).and_then(|id| app.components.get(id)) {
+        Some(served) => run(served, req).await.unwrap_or_else(|e| {
+            log.error(&format!("{method} {path}: {e:#}"));
+            host_error(500, "internal", "the component failed to answer")
+        }),
+        None => host_error(404, "not_found", "no route matches"),
+    };
+    log.info(&format!("{method} {path} {} {:.1}ms {peer}", response.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0));
+    Ok(response)
+}
+
+async fn run(served: &crate::app::Served, req: Request<Incoming>) -> Result<Response<Body>> {
+    let mut store = Store::new(served.pre.engine(), HostState::new(served.shared.clone()));
+    store.set_epoch_deadline(REQUEST_LIMIT_SECS * TICKS_PER_SEC);
+    store.epoch_deadline_async_yield_and_update(REQUEST_LIMIT_SECS * TICKS_PER_SEC);
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+    let out = store.data_mut().http().new_response_outparam(sender)?;
+    let pre = served.pre.clone();
+    let task = tokio::task::spawn(async move {
+        let proxy = pre.instantiate_async(&mut store).await?;
+        proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
+    });
+    match receiver.await {
+        Ok(Ok(resp)) => Ok(resp.map(|b| b.map_err(anyhow::Error::from).boxed_unsync())),
+        Ok(Err(e)) => Err(anyhow::anyhow!("guest answered with an error code: {e:?}")),
+        Err(_) => match task.await {
+            Ok(Ok(())) => Err(anyhow::anyhow!("the guest never set a response")),
+            Ok(Err(e)) => {
+                if e.to_string().contains("all instances") || format!("{e:?}").contains("pooling") {
+                    return Ok(host_error(503, "busy", "too many requests in flight; retry shortly"));
+                }
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+/// A JSON error from the host itself (no component answered).
+fn host_error(status: u16, code: &str, message: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error": code, "message": message }).to_string();
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).map_err(|never| match never {}).boxed_unsync()))
+}

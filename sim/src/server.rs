@@ -1,0 +1,164 @@
+//! The simulator over loopback HTTP: WeChat's paths as WeChat serves them,
+//! plus a control API under `/__sim/` for tests (call counters, faults,
+//! revocation, the current ticket, codes without a browser).
+//!
+//! Control API:
+//! - `GET /__sim/calls` → `{"/cgi-bin/token": 3, ...}`
+//! - `POST /__sim/reset` → zero counters, drop faults
+//! - `POST /__sim/fault` `{"path": "/cgi-bin/ticket/getticket", "times": 1, "fault": {"kind": "errcode", "errcode": 40001}}`
+//!   (kinds: `errcode`, `delay` with `ms`, `status` with `status`, `drop`)
+//! - `POST /__sim/revoke` → invalidate every access token and the ticket
+//! - `GET /__sim/ticket` → `{"ticket": "..."}` (what the JS-SDK checks against)
+//! - `POST /__sim/code` `{"user": 0, "scope": "snsapi_base"}` → `{"code": "..."}`
+//! - `GET /__sim/config` → the account's AppID, AppSecret and users
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::{Fault, Reply, Sim, SimRequest, SimResponse};
+
+/// Milliseconds since the epoch, the simulator's clock when served.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A running simulator server.
+pub struct SimServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The simulator behind it, for in-process inspection.
+    pub sim: Arc<Sim>,
+}
+
+impl SimServer {
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Binds `addr` (port 0 for any) and serves `sim` on the current tokio runtime.
+pub async fn start(addr: SocketAddr, sim: Arc<Sim>) -> std::io::Result<SimServer> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let served = sim.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let sim = served.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| serve(sim.clone(), req));
+                // A dropped connection is a fault we inject on purpose.
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    Ok(SimServer { addr, sim })
+}
+
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn serve(sim: Arc<Sim>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+    let method = req.method().to_string();
+    let url = req.uri().to_string();
+    let path = req.uri().path().to_owned();
+    let body = match Limited::new(req.into_body(), 1024 * 1024).collect().await {
+        Ok(b) => b.to_bytes().to_vec(),
+        Err(_) => return Ok(to_hyper(SimResponse { status: 413, ..SimResponse::error(-1, "body too large") })),
+    };
+    if let Some(control) = path.strip_prefix("/__sim/") {
+        return Ok(to_hyper(control_api(&sim, &method, control, &body)));
+    }
+    match sim.handle(&SimRequest::new(&method, &url, body), now_ms()) {
+        Reply::Drop => Err(Dropped),
+        Reply::Respond { delay_ms, response } => {
+            if delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            }
+            Ok(to_hyper(response))
+        }
+    }
+}
+
+fn to_hyper(r: SimResponse) -> Response<Full<Bytes>> {
+    let mut builder = Response::builder().status(r.status).header("content-type", r.content_type);
+    for (k, v) in &r.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    builder.body(Full::new(Bytes::from(r.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+#[derive(Deserialize)]
+struct FaultRequest {
+    path: String,
+    fault: Fault,
+    #[serde(default = "one")]
+    times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Deserialize)]
+struct CodeRequest {
+    #[serde(default)]
+    user: usize,
+    scope: String,
+}
+
+fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse {
+    let bad = |m: String| SimResponse { status: 400, ..SimResponse::json(&json!({ "error": m })) };
+    match (method, what) {
+        ("GET", "calls") => SimResponse::json(&json!(sim.all_calls())),
+        ("POST", "reset") => {
+            sim.reset_calls();
+            sim.clear_faults();
+            SimResponse::json(&json!({ "ok": true }))
+        }
+        ("POST", "fault") => match serde_json::from_slice::<FaultRequest>(body) {
+            Ok(f) => {
+                sim.inject(&f.path, f.fault, f.times);
+                SimResponse::json(&json!({ "ok": true }))
+            }
+            Err(e) => bad(e.to_string()),
+        },
+        ("POST", "revoke") => {
+            sim.revoke_tokens(now_ms());
+            SimResponse::json(&json!({ "ok": true }))
+        }
+        ("GET", "ticket") => SimResponse::json(&json!({ "ticket": sim.current_ticket(now_ms()) })),
+        ("POST", "code") => match serde_json::from_slice::<CodeRequest>(body) {
+            Ok(c) => SimResponse::json(&json!({ "code": sim.issue_code(c.user, &c.scope, now_ms()) })),
+            Err(e) => bad(e.to_string()),
+        },
+        ("GET", "config") => {
+            let c = sim.config();
+            let users: Vec<_> = c.users.iter().map(|u| json!({ "openid": u.openid, "unionid": u.unionid, "nickname": u.nickname })).collect();
+            SimResponse::json(&json!({ "app_id": c.app_id, "app_secret": c.app_secret, "users": users }))
+        }
+        _ => SimResponse { status: 404, ..SimResponse::json(&json!({ "error": "no such control endpoint" })) },
+    }
+}
+
