@@ -1,6 +1,6 @@
 //! Makes `wit/` self-contained: the `wxmp` world exports
 //! `wasi:http/incoming-handler`, so its WASI dependencies must sit in
-//! `wit/deps/`. They are not written or committed here; they are read from
+//! `wit/deps/`. They are not written or committed here; they are copied from
 //! the WIT that the spin-sdk crate ships (the same files its bindings use).
 
 use std::path::{Path, PathBuf};
@@ -22,21 +22,36 @@ fn main() {
     println!("cargo:rerun-if-changed=wit/wechat-mp.wit");
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let Some(spin_wit) = registry_wit_dir().or_else(|| metadata_wit_dir(&root)) else {
+        println!("cargo:warning=spin-sdk 5.2.0's WIT not found: wit/deps left as is");
+        return;
+    };
+    // Tests check the built component against Spin's worlds from here.
+    println!("cargo:rustc-env=WXMP_SPIN_SDK_WIT={}", spin_wit.display());
     let deps = root.join("wit/deps");
     if WASI_DEPS.iter().all(|d| deps.join(d).is_dir()) {
         return;
     }
-    let Some(spin_wit) = spin_sdk_wit_dir(&root) else {
-        println!("cargo:warning=spin-sdk's WIT not found: wit/deps left as is");
-        return;
-    };
     for dep in WASI_DEPS {
         copy_dir(&spin_wit.join("deps").join(dep), &deps.join(dep));
     }
 }
 
-/// Asks cargo where the resolved spin-sdk package lives.
-fn spin_sdk_wit_dir(root: &Path) -> Option<PathBuf> {
+/// Where cargo unpacks crates.io downloads: `$CARGO_HOME/registry/src/*/`.
+fn registry_wit_dir() -> Option<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    std::fs::read_dir(home.join("registry/src"))
+        .ok()?
+        .flatten()
+        .map(|index| index.path().join("spin-sdk-5.2.0/wit"))
+        .find(|wit| wit.join("deps").is_dir())
+}
+
+/// Asks cargo where the resolved spin-sdk lives (vendored or unusual
+/// set-ups); this needs every workspace dependency to be available.
+fn metadata_wit_dir(root: &Path) -> Option<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args(["metadata", "--format-version=1", "--offline"])
@@ -45,12 +60,10 @@ fn spin_sdk_wit_dir(root: &Path) -> Option<PathBuf> {
         .ok()?;
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
     meta["packages"].as_array()?.iter().find_map(|p| {
-        (p["name"] == "spin-sdk" && p["version"] == "5.2.0")
-            .then(|| {
-                Path::new(p["manifest_path"].as_str()?)
-                    .parent()
-                    .map(|d| d.join("wit"))
-            })
+        let is_sdk = p["name"] == "spin-sdk" && p["version"] == "5.2.0";
+        let manifest = Path::new(p["manifest_path"].as_str()?);
+        is_sdk
+            .then(|| manifest.parent().map(|d| d.join("wit")))
             .flatten()
     })
 }

@@ -5,7 +5,6 @@
 //! WIT give an HTTP component, function by function.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use wit_parser::{Resolve, WorldId, WorldItem, WorldKey};
 
@@ -32,24 +31,9 @@ fn component() -> (Resolve, WorldId) {
     }
 }
 
-/// spin-sdk 5.2's own WIT directory, wherever cargo unpacked it.
+/// spin-sdk 5.2's own WIT directory, as build.rs found it.
 fn spin_sdk_wit() -> PathBuf {
-    let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version=1", "--offline"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo metadata");
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
-    let pkg = meta["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "spin-sdk")
-        .expect("spin-sdk in the dependency graph");
-    Path::new(pkg["manifest_path"].as_str().unwrap())
-        .parent()
-        .unwrap()
-        .join("wit")
+    PathBuf::from(env!("WXMP_SPIN_SDK_WIT"))
 }
 
 /// `(interface name with version, function names)` for a world's imports or exports.

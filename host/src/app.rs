@@ -74,9 +74,17 @@ pub async fn load(
 ) -> Result<App> {
     let mut stores = BTreeMap::new();
     for (label, spec) in store_specs {
-        let used = manifest.components.values().any(|c| c.key_value_stores.contains(label));
+        let used = manifest
+            .components
+            .values()
+            .any(|c| c.key_value_stores.contains(label));
         if used {
-            stores.insert(label.clone(), Backend::open(label, spec).await.with_context(|| format!("key-value store {label:?}"))?);
+            stores.insert(
+                label.clone(),
+                Backend::open(label, spec)
+                    .await
+                    .with_context(|| format!("key-value store {label:?}"))?,
+            );
         }
     }
     let stores = Arc::new(stores);
@@ -96,7 +104,13 @@ pub async fn load(
         let variables = decl
             .variables
             .iter()
-            .map(|(name, template)| Ok((name.clone(), variables::render(template, values).with_context(|| format!("component {id} variable {name}"))?)))
+            .map(|(name, template)| {
+                Ok((
+                    name.clone(),
+                    variables::render(template, values)
+                        .with_context(|| format!("component {id} variable {name}"))?,
+                ))
+            })
             .collect::<Result<HashMap<_, _>>>()?;
         let hosts = decl
             .allowed_outbound_hosts
@@ -106,8 +120,11 @@ pub async fn load(
             .with_context(|| format!("component {id} allowed_outbound_hosts"))?;
         let outbound = OutboundPolicy::parse(&hosts).with_context(|| format!("component {id}"))?;
         let component = compile(&engine, &manifest.source_path(decl), &manifest.dir, log)?;
-        let instance_pre = ax(linker.instantiate_pre(&component)).with_context(|| format!("component {id}: imports not provided"))?;
-        let pre = ax(ProxyPre::new(instance_pre)).with_context(|| format!("component {id} does not export wasi:http/incoming-handler"))?;
+        let instance_pre = ax(linker.instantiate_pre(&component))
+            .with_context(|| format!("component {id}: imports not provided"))?;
+        let pre = ax(ProxyPre::new(instance_pre)).with_context(|| {
+            format!("component {id} does not export wasi:http/incoming-handler")
+        })?;
         let shared = ComponentShared {
             id: id.clone(),
             variables,
@@ -116,29 +133,56 @@ pub async fn load(
             outbound: Arc::new(outbound),
             log: log.clone(),
         };
-        components.insert(id.clone(), Served { pre, shared: Arc::new(shared) });
+        components.insert(
+            id.clone(),
+            Served {
+                pre,
+                shared: Arc::new(shared),
+            },
+        );
     }
-    Ok(App { engine, manifest, components, stores })
+    Ok(App {
+        engine,
+        manifest,
+        components,
+        stores,
+    })
 }
 
 /// Compiles `path`, reusing a machine-code cache under `.spin/` keyed by the
 /// component's hash and the engine's compatibility hash.
 fn compile(engine: &Engine, path: &Path, dir: &Path, log: &Log) -> Result<Component> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading component {} (build it: cargo xtask build)", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "reading component {} (build it: cargo xtask build)",
+            path.display()
+        )
+    })?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    let key = format!("{}-{:016x}", hex::encode(&Sha256::digest(&bytes)[..12]), hasher.finish());
-    let cache = dir.join(".spin").join("wxmp-host-cache").join(format!("{key}.cwasm"));
+    let key = format!(
+        "{}-{:016x}",
+        hex::encode(&Sha256::digest(&bytes)[..12]),
+        hasher.finish()
+    );
+    let cache = dir
+        .join(".spin")
+        .join("wxmp-host-cache")
+        .join(format!("{key}.cwasm"));
     if cache.exists() {
         // SAFETY: the file was written by `Component::serialize` of this
         // engine configuration (its compatibility hash is in the name), in a
         // directory only this tool writes.
         match unsafe { Component::deserialize_file(engine, &cache) } {
             Ok(c) => return Ok(c),
-            Err(e) => log.warn(&format!("ignoring compilation cache {}: {e}", cache.display())),
+            Err(e) => log.warn(&format!(
+                "ignoring compilation cache {}: {e}",
+                cache.display()
+            )),
         }
     }
-    let component = ax(Component::new(engine, &bytes)).with_context(|| format!("compiling {}", path.display()))?;
+    let component = ax(Component::new(engine, &bytes))
+        .with_context(|| format!("compiling {}", path.display()))?;
     if let Ok(serialized) = component.serialize() {
         let _ = std::fs::create_dir_all(cache.parent().unwrap_or(dir));
         let tmp = cache.with_extension("tmp");

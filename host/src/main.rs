@@ -43,15 +43,27 @@ fn parse_args(args: Vec<String>) -> Result<Options> {
     if it.next().as_deref() != Some("up") {
         bail!("{USAGE}");
     }
-    let mut o = Options { manifest: "spin.toml".into(), listen: "127.0.0.1:3000".parse()?, runtime_config: None, sandbox: false, level: Level::Info };
+    let mut o = Options {
+        manifest: "spin.toml".into(),
+        listen: "127.0.0.1:3000".parse()?,
+        runtime_config: None,
+        sandbox: false,
+        level: Level::Info,
+    };
     while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value\n{USAGE}"));
+        let mut value = |name: &str| {
+            it.next()
+                .with_context(|| format!("{name} needs a value\n{USAGE}"))
+        };
         match arg.as_str() {
             "-f" | "--from" | "--file" => o.manifest = value(&arg)?.into(),
             "--listen" => o.listen = value(&arg)?.parse().context("--listen takes ADDR:PORT")?,
             "--runtime-config-file" => o.runtime_config = Some(value(&arg)?.into()),
             "--sandbox" => o.sandbox = true,
-            "--log" => o.level = Level::parse(&value(&arg)?).with_context(|| format!("--log takes error, warn, info or debug\n{USAGE}"))?,
+            "--log" => {
+                o.level = Level::parse(&value(&arg)?)
+                    .with_context(|| format!("--log takes error, warn, info or debug\n{USAGE}"))?
+            }
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
@@ -67,7 +79,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     if let Err(e) = runtime.block_on(up(options)) {
         eprintln!("wxmp-host: {e:#}");
         std::process::exit(1);
@@ -77,11 +92,20 @@ fn main() {
 async fn up(o: Options) -> Result<()> {
     let log = Log::new(o.level);
     let manifest = manifest::Manifest::load(&o.manifest)?;
-    let listener = tokio::net::TcpListener::bind(o.listen).await.with_context(|| format!("cannot listen on {}", o.listen))?;
+    let listener = tokio::net::TcpListener::bind(o.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", o.listen))?;
     let listen = listener.local_addr()?;
 
-    let sandbox = if o.sandbox { Some(sandbox::start(listen).await?) } else { None };
-    let overrides = sandbox.as_ref().map(|s| s.overrides.clone()).unwrap_or_default();
+    let sandbox = if o.sandbox {
+        Some(sandbox::start(listen).await?)
+    } else {
+        None
+    };
+    let overrides = sandbox
+        .as_ref()
+        .map(|s| s.overrides.clone())
+        .unwrap_or_default();
     let values = variables::resolve(&manifest.variables, |k| std::env::var(k).ok(), &overrides)?;
     let mut stores = runtime_config::load(o.runtime_config.as_deref(), &manifest.dir)?;
     if sandbox.is_some() && o.runtime_config.is_none() {
@@ -99,13 +123,25 @@ async fn up(o: Options) -> Result<()> {
     server::serve(app, listener, log, shutdown_signal()).await
 }
 
-fn banner(app: &app::App, listen: SocketAddr, sandbox: Option<&sandbox::Sandbox>, values: &HashMap<String, String>) {
-    println!("wxmp-host: serving {} on http://{listen}", app.manifest.name);
+fn banner(
+    app: &app::App,
+    listen: SocketAddr,
+    sandbox: Option<&sandbox::Sandbox>,
+    values: &HashMap<String, String>,
+) {
+    println!(
+        "wxmp-host: serving {} on http://{listen}",
+        app.manifest.name
+    );
     for (label, backend) in app.stores.iter() {
         println!("  key-value store {label}: {}", backend.describe());
     }
     if let Some(s) = sandbox {
-        println!("  sandbox: WeChat simulator at {} (app_id {})", s.server.url(), values.get("app_id").map_or("", String::as_str));
+        println!(
+            "  sandbox: WeChat simulator at {} (app_id {})",
+            s.server.url(),
+            values.get("app_id").map_or("", String::as_str)
+        );
         println!("  open http://{listen}/oauth/login?scope=snsapi_userinfo to log in; admin key for /api/token: {}", sandbox::ADMIN_KEY);
     }
 }
@@ -114,7 +150,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -91,7 +91,8 @@ pub struct Manifest {
 impl Manifest {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::parse(&text, &dir).with_context(|| format!("in {}", path.display()))
     }
@@ -100,7 +101,10 @@ impl Manifest {
     pub fn parse(text: &str, dir: &Path) -> Result<Self> {
         let raw: Raw = toml::from_str(text).context("not a valid Spin manifest")?;
         if raw.spin_manifest_version != 2 {
-            bail!("spin_manifest_version {} is not supported (only 2)", raw.spin_manifest_version);
+            bail!(
+                "spin_manifest_version {} is not supported (only 2)",
+                raw.spin_manifest_version
+            );
         }
         for name in raw.variables.keys() {
             check_variable_name(name)?;
@@ -115,13 +119,23 @@ impl Manifest {
         }
         for t in &raw.trigger.http {
             if !raw.component.contains_key(&t.component) {
-                bail!("trigger route {:?} names unknown component {:?}", t.route, t.component);
+                bail!(
+                    "trigger route {:?} names unknown component {:?}",
+                    t.route,
+                    t.component
+                );
             }
             if !t.route.starts_with('/') {
                 bail!("trigger route {:?} must start with '/'", t.route);
             }
         }
-        Ok(Self { name: raw.application.name, dir: dir.to_path_buf(), variables: raw.variables, triggers: raw.trigger.http, components: raw.component })
+        Ok(Self {
+            name: raw.application.name,
+            dir: dir.to_path_buf(),
+            variables: raw.variables,
+            triggers: raw.trigger.http,
+            components: raw.component,
+        })
     }
 
     /// The component source path, resolved against the manifest directory.
@@ -143,7 +157,8 @@ impl Manifest {
 fn route_match_len(route: &str, path: &str) -> Option<usize> {
     match route.strip_suffix("/...") {
         Some(prefix) => {
-            let matches = path == prefix || path.starts_with(&format!("{prefix}/")) || prefix.is_empty();
+            let matches =
+                path == prefix || path.starts_with(&format!("{prefix}/")) || prefix.is_empty();
             matches.then_some(prefix.len())
         }
         None => (route == path).then_some(route.len() + 1),
@@ -153,9 +168,13 @@ fn route_match_len(route: &str, path: &str) -> Option<usize> {
 /// Spin's rule: lowercase letters, digits and underscores, starting with a letter.
 pub fn check_variable_name(name: &str) -> Result<()> {
     let ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !ok {
-        bail!("variable name {name:?}: use lowercase letters, digits and '_', starting with a letter");
+        bail!(
+            "variable name {name:?}: use lowercase letters, digits and '_', starting with a letter"
+        );
     }
     Ok(())
 }
@@ -199,11 +218,29 @@ key_value_stores = ["default"]
     #[test]
     fn refuses_what_spin_refuses() {
         for (bad, why) in [
-            (MINIMAL.replace("spin_manifest_version = 2", "spin_manifest_version = 1"), "version"),
-            (MINIMAL.replace("component = \"d\"", "component = \"zz\""), "unknown component"),
-            (MINIMAL.replace("a = { required = true }", "A = { required = true }"), "variable name"),
-            (MINIMAL.replace("a = { required = true }", "a = { required = true, default = \"1\" }"), "default"),
-            (MINIMAL.replace("route = \"/...\"", "route = \"...\""), "route"),
+            (
+                MINIMAL.replace("spin_manifest_version = 2", "spin_manifest_version = 1"),
+                "version",
+            ),
+            (
+                MINIMAL.replace("component = \"d\"", "component = \"zz\""),
+                "unknown component",
+            ),
+            (
+                MINIMAL.replace("a = { required = true }", "A = { required = true }"),
+                "variable name",
+            ),
+            (
+                MINIMAL.replace(
+                    "a = { required = true }",
+                    "a = { required = true, default = \"1\" }",
+                ),
+                "default",
+            ),
+            (
+                MINIMAL.replace("route = \"/...\"", "route = \"...\""),
+                "route",
+            ),
         ] {
             assert!(Manifest::parse(&bad, Path::new(".")).is_err(), "{why}");
         }

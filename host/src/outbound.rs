@@ -26,21 +26,31 @@ impl AllowedHost {
         let scheme = match scheme {
             "*" => None,
             "http" | "https" => Some(scheme.to_owned()),
-            other => bail!("allowed_outbound_hosts entry {entry:?}: scheme {other:?} is not http, https or *"),
+            other => bail!(
+                "allowed_outbound_hosts entry {entry:?}: scheme {other:?} is not http, https or *"
+            ),
         };
         let port = match port {
             None => match scheme.as_deref() {
                 Some("http") => Some(80),
                 Some("https") => Some(443),
-                _ => bail!("allowed_outbound_hosts entry {entry:?}: '*://' needs an explicit port or ':*'"),
+                _ => bail!(
+                    "allowed_outbound_hosts entry {entry:?}: '*://' needs an explicit port or ':*'"
+                ),
             },
             Some("*") => None,
-            Some(p) => Some(p.parse().map_err(|_| anyhow::anyhow!("allowed_outbound_hosts entry {entry:?}: bad port {p:?}"))?),
+            Some(p) => Some(p.parse().map_err(|_| {
+                anyhow::anyhow!("allowed_outbound_hosts entry {entry:?}: bad port {p:?}")
+            })?),
         };
         if host.is_empty() {
             bail!("allowed_outbound_hosts entry {entry:?} has no host");
         }
-        Ok(Self { scheme, host: host.to_ascii_lowercase(), port })
+        Ok(Self {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
     }
 
     fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
@@ -61,14 +71,22 @@ pub struct OutboundPolicy(Vec<AllowedHost>);
 impl OutboundPolicy {
     /// Parses rendered entries; empty ones (an unset variable) are skipped.
     pub fn parse(entries: &[String]) -> Result<Self> {
-        entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()).map(AllowedHost::parse).collect::<Result<_>>().map(Self)
+        entries
+            .iter()
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
+            .map(AllowedHost::parse)
+            .collect::<Result<_>>()
+            .map(Self)
     }
 
     /// True when a request to `uri` may leave the host.
     pub fn allows(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme_str().unwrap_or("https");
         let Some(host) = uri.host() else { return false };
-        let port = uri.port_u16().unwrap_or(if scheme == "http" { 80 } else { 443 });
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "http" { 80 } else { 443 });
         let host = host.to_ascii_lowercase();
         self.0.iter().any(|a| a.allows(scheme, &host, port))
     }
@@ -110,7 +128,13 @@ mod tests {
 
     #[test]
     fn malformed_entries_are_refused() {
-        for bad in ["api.weixin.qq.com", "ftp://x", "https://x:port", "*://x", "https://"] {
+        for bad in [
+            "api.weixin.qq.com",
+            "ftp://x",
+            "https://x:port",
+            "*://x",
+            "https://",
+        ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad}");
         }
     }

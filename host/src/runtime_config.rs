@@ -58,7 +58,8 @@ pub fn default_store(manifest_dir: &Path) -> StoreSpec {
 pub fn load(file: Option<&Path>, manifest_dir: &Path) -> Result<BTreeMap<String, StoreSpec>> {
     let mut stores = BTreeMap::from([("default".to_owned(), default_store(manifest_dir))]);
     let Some(file) = file else { return Ok(stores) };
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let base = file.parent().unwrap_or(Path::new("."));
     stores.extend(parse(&text, base).with_context(|| format!("in {}", file.display()))?);
     Ok(stores)
@@ -76,8 +77,12 @@ fn parse(text: &str, base: &Path) -> Result<BTreeMap<String, StoreSpec>> {
                     Some(p) => StoreSpec::Sqlite(base.join(p)),
                     None => StoreSpec::Sqlite(base.join(".spin").join("sqlite_key_value.db")),
                 },
-                "redis" => StoreSpec::Redis(s.url.with_context(|| format!("key_value_store.{label}: type \"redis\" needs url"))?),
-                other => bail!("key_value_store.{label}: type {other:?} is not spin, redis or memory"),
+                "redis" => StoreSpec::Redis(s.url.with_context(|| {
+                    format!("key_value_store.{label}: type \"redis\" needs url")
+                })?),
+                other => {
+                    bail!("key_value_store.{label}: type {other:?} is not spin, redis or memory")
+                }
             };
             Ok((label, spec))
         })
@@ -96,7 +101,10 @@ mod tests {
             Path::new("/cfg"),
         )
         .unwrap();
-        assert_eq!(s["default"], StoreSpec::Redis("redis://127.0.0.1:6379".into()));
+        assert_eq!(
+            s["default"],
+            StoreSpec::Redis("redis://127.0.0.1:6379".into())
+        );
         assert_eq!(s["b"], StoreSpec::Sqlite("/cfg/kv.db".into()));
         assert_eq!(s["c"], StoreSpec::Memory);
         assert!(parse("[key_value_store.x]\ntype = \"redis\"\n", Path::new(".")).is_err());
@@ -106,6 +114,9 @@ mod tests {
     #[test]
     fn default_is_sqlite_beside_the_manifest() {
         let s = load(None, Path::new("/app")).unwrap();
-        assert_eq!(s["default"], StoreSpec::Sqlite("/app/.spin/sqlite_key_value.db".into()));
+        assert_eq!(
+            s["default"],
+            StoreSpec::Sqlite("/app/.spin/sqlite_key_value.db".into())
+        );
     }
 }

@@ -26,9 +26,10 @@ pub struct Sandbox {
 /// Starts the simulator and prepares variables for serving on `listen`.
 pub async fn start(listen: SocketAddr) -> Result<Sandbox> {
     let sim = Arc::new(Sim::new(SimConfig::default()));
-    let server = wxmp_sim::server::start("127.0.0.1:0".parse().expect("static address"), sim.clone())
-        .await
-        .context("starting the sandbox WeChat simulator")?;
+    let server =
+        wxmp_sim::server::start("127.0.0.1:0".parse().expect("static address"), sim.clone())
+            .await
+            .context("starting the sandbox WeChat simulator")?;
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
     let public_url = format!("http://{listen}");

@@ -30,7 +30,12 @@ const REQUEST_LIMIT_SECS: u64 = 30;
 type Body = UnsyncBoxBody<Bytes, anyhow::Error>;
 
 /// Serves `app` on `listener` until `shutdown` resolves.
-pub async fn serve(app: Arc<App>, listener: TcpListener, log: Log, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    log: Log,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<()> {
     let engine = app.engine.clone();
     std::thread::spawn(move || loop {
         std::thread::sleep(Duration::from_millis(1000 / TICKS_PER_SEC));
@@ -62,18 +67,31 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, log: Log, shutdown: imp
     Ok(())
 }
 
-async fn handle(app: Arc<App>, log: Log, peer: SocketAddr, req: Request<Incoming>) -> Result<Response<Body>, std::convert::Infallible> {
+async fn handle(
+    app: Arc<App>,
+    log: Log,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::convert::Infallible> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let response = match app.manifest.route(&path).and_then(|id| app.components.get(id)) {
+    let response = match app
+        .manifest
+        .route(&path)
+        .and_then(|id| app.components.get(id))
+    {
         Some(served) => run(served, req).await.unwrap_or_else(|e| {
             log.error(&format!("{method} {path}: {e:#}"));
             host_error(500, "internal", "the component failed to answer")
         }),
         None => host_error(404, "not_found", "no route matches"),
     };
-    log.info(&format!("{method} {path} {} {:.1}ms {peer}", response.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0));
+    log.info(&format!(
+        "{method} {path} {} {:.1}ms {peer}",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    ));
     Ok(response)
 }
 
@@ -82,12 +100,18 @@ async fn run(served: &crate::app::Served, req: Request<Incoming>) -> Result<Resp
     store.set_epoch_deadline(REQUEST_LIMIT_SECS * TICKS_PER_SEC);
     store.epoch_deadline_async_yield_and_update(REQUEST_LIMIT_SECS * TICKS_PER_SEC);
     let (sender, receiver) = tokio::sync::oneshot::channel();
-    let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+    let incoming = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, req)?;
     let out = store.data_mut().http().new_response_outparam(sender)?;
     let pre = served.pre.clone();
     let task = tokio::task::spawn(async move {
         let proxy = pre.instantiate_async(&mut store).await?;
-        proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(&mut store, incoming, out)
+            .await
     });
     match receiver.await {
         Ok(Ok(resp)) => Ok(resp.map(|b| b.map_err(anyhow::Error::from).boxed_unsync())),
@@ -96,7 +120,11 @@ async fn run(served: &crate::app::Served, req: Request<Incoming>) -> Result<Resp
             Ok(Ok(())) => Err(anyhow::anyhow!("the guest never set a response")),
             Ok(Err(e)) => {
                 if e.to_string().contains("all instances") || format!("{e:?}").contains("pooling") {
-                    return Ok(host_error(503, "busy", "too many requests in flight; retry shortly"));
+                    return Ok(host_error(
+                        503,
+                        "busy",
+                        "too many requests in flight; retry shortly",
+                    ));
                 }
                 Err(e.into())
             }
@@ -111,6 +139,16 @@ fn host_error(status: u16, code: &str, message: &str) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json; charset=utf-8")
-        .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync())
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).map_err(|never| match never {}).boxed_unsync()))
+        .body(
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .unwrap_or_else(|_| {
+            Response::new(
+                Full::new(Bytes::new())
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+        })
 }

@@ -63,20 +63,36 @@ impl HostState {
     /// Fresh state for one request.
     pub fn new(shared: Arc<ComponentShared>) -> Self {
         let wasi = WasiCtx::builder().inherit_stderr().build();
-        let hooks = OutboundHooks { policy: shared.outbound.clone(), log: shared.log.clone() };
-        Self { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), hooks, shared }
+        let hooks = OutboundHooks {
+            policy: shared.outbound.clone(),
+            log: shared.log.clone(),
+        };
+        Self {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks,
+            shared,
+        }
     }
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -92,9 +108,17 @@ impl WasiHttpHooks for OutboundHooks {
         options: Option<wasmtime_wasi_http::RequestOptions>,
         fut: Box<dyn std::future::Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> Box<dyn std::future::Future<Output = SendResult> + Send> {
-        let target = format!("{} {}://{}{}", request.method(), request.uri().scheme_str().unwrap_or("https"), request.uri().authority().map(|a| a.as_str()).unwrap_or(""), request.uri().path());
+        let target = format!(
+            "{} {}://{}{}",
+            request.method(),
+            request.uri().scheme_str().unwrap_or("https"),
+            request.uri().authority().map(|a| a.as_str()).unwrap_or(""),
+            request.uri().path()
+        );
         if !self.policy.allows(request.uri()) {
-            self.log.warn(&format!("outbound {target} refused: not in allowed_outbound_hosts"));
+            self.log.warn(&format!(
+                "outbound {target} refused: not in allowed_outbound_hosts"
+            ));
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
         let log = self.log.clone();
@@ -105,11 +129,21 @@ impl WasiHttpHooks for OutboundHooks {
             let result = wasmtime_wasi_http::default_send_request(request, options).await;
             let took = started.elapsed();
             match &result {
-                Ok((res, _)) => log.debug(&format!("outbound {target} {} {:.1}ms", res.status().as_u16(), took.as_secs_f64() * 1000.0)),
-                Err(e) => log.info(&format!("outbound {target} failed: {e} {:.1}ms", took.as_secs_f64() * 1000.0)),
+                Ok((res, _)) => log.debug(&format!(
+                    "outbound {target} {} {:.1}ms",
+                    res.status().as_u16(),
+                    took.as_secs_f64() * 1000.0
+                )),
+                Err(e) => log.info(&format!(
+                    "outbound {target} failed: {e} {:.1}ms",
+                    took.as_secs_f64() * 1000.0
+                )),
             }
             let (res, io) = result?;
-            Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>))
+            Ok((
+                res.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,
+            ))
         })
     }
 }
@@ -118,8 +152,13 @@ impl variables::Host for HostState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, variables::Error>> {
         Ok(match self.shared.variables.get(&name) {
             Some(v) => Ok(v.clone()),
-            None if crate::manifest::check_variable_name(&name).is_err() => Err(variables::Error::InvalidName(name)),
-            None => Err(variables::Error::Undefined(format!("no variable {name:?} for component {}", self.shared.id))),
+            None if crate::manifest::check_variable_name(&name).is_err() => {
+                Err(variables::Error::InvalidName(name))
+            }
+            None => Err(variables::Error::Undefined(format!(
+                "no variable {name:?} for component {}",
+                self.shared.id
+            ))),
         })
     }
 }
@@ -135,7 +174,10 @@ impl HostState {
 }
 
 impl store::Host for HostState {
-    async fn open(&mut self, identifier: String) -> wasmtime::Result<Result<Resource<Bucket>, store::Error>> {
+    async fn open(
+        &mut self,
+        identifier: String,
+    ) -> wasmtime::Result<Result<Resource<Bucket>, store::Error>> {
         if !self.shared.allowed_stores.contains(&identifier) {
             return Ok(Err(store::Error::AccessDenied));
         }
@@ -147,24 +189,50 @@ impl store::Host for HostState {
 }
 
 impl store::HostBucket for HostState {
-    async fn get(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
+    async fn get(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         Ok(self.bucket(&b)?.get(&key).await.map_err(kv_error))
     }
 
-    async fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), store::Error>> {
+    async fn set(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
         Ok(self.bucket(&b)?.set(&key, value).await.map_err(kv_error))
     }
 
-    async fn delete(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<(), store::Error>> {
+    async fn delete(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
         Ok(self.bucket(&b)?.delete(&key).await.map_err(kv_error))
     }
 
-    async fn exists(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<bool, store::Error>> {
+    async fn exists(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, store::Error>> {
         Ok(self.bucket(&b)?.exists(&key).await.map_err(kv_error))
     }
 
-    async fn list_keys(&mut self, b: Resource<Bucket>, _cursor: Option<String>) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
-        Ok(self.bucket(&b)?.keys().await.map(|keys| store::KeyResponse { keys, cursor: None }).map_err(kv_error))
+    async fn list_keys(
+        &mut self,
+        b: Resource<Bucket>,
+        _cursor: Option<String>,
+    ) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
+        Ok(self
+            .bucket(&b)?
+            .keys()
+            .await
+            .map(|keys| store::KeyResponse { keys, cursor: None })
+            .map_err(kv_error))
     }
 
     async fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
@@ -174,11 +242,24 @@ impl store::HostBucket for HostState {
 }
 
 impl atomics::Host for HostState {
-    async fn increment(&mut self, b: Resource<Bucket>, key: String, delta: i64) -> wasmtime::Result<Result<i64, store::Error>> {
-        Ok(self.bucket(&b)?.increment(&key, delta).await.map_err(kv_error))
+    async fn increment(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        delta: i64,
+    ) -> wasmtime::Result<Result<i64, store::Error>> {
+        Ok(self
+            .bucket(&b)?
+            .increment(&key, delta)
+            .await
+            .map_err(kv_error))
     }
 
-    async fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> wasmtime::Result<Result<(), atomics::CasError>> {
+    async fn swap(
+        &mut self,
+        cas: Resource<Cas>,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let c = self.table.get(&cas)?;
         let (backend, key, expected) = (c.backend.clone(), c.key.clone(), c.read.clone().flatten());
         match backend.swap(&key, expected, value).await {
@@ -196,12 +277,23 @@ impl atomics::Host for HostState {
 }
 
 impl atomics::HostCas for HostState {
-    async fn new(&mut self, b: Resource<Bucket>, key: String) -> wasmtime::Result<Result<Resource<Cas>, store::Error>> {
+    async fn new(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Resource<Cas>, store::Error>> {
         let backend = self.bucket(&b)?;
-        Ok(Ok(self.table.push(Cas { backend, key, read: None })?))
+        Ok(Ok(self.table.push(Cas {
+            backend,
+            key,
+            read: None,
+        })?))
     }
 
-    async fn current(&mut self, cas: Resource<Cas>) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
+    async fn current(
+        &mut self,
+        cas: Resource<Cas>,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         let c = self.table.get(&cas)?;
         let (backend, key) = (c.backend.clone(), c.key.clone());
         match backend.get(&key).await {
@@ -220,7 +312,11 @@ impl atomics::HostCas for HostState {
 }
 
 impl batch::Host for HostState {
-    async fn get_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
+    async fn get_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
         let backend = self.bucket(&b)?;
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
@@ -232,7 +328,11 @@ impl batch::Host for HostState {
         Ok(Ok(out))
     }
 
-    async fn set_many(&mut self, b: Resource<Bucket>, kvs: Vec<(String, Vec<u8>)>) -> wasmtime::Result<Result<(), store::Error>> {
+    async fn set_many(
+        &mut self,
+        b: Resource<Bucket>,
+        kvs: Vec<(String, Vec<u8>)>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = self.bucket(&b)?;
         for (k, v) in kvs {
             if let Err(e) = backend.set(&k, v).await {
@@ -242,7 +342,11 @@ impl batch::Host for HostState {
         Ok(Ok(()))
     }
 
-    async fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> wasmtime::Result<Result<(), store::Error>> {
+    async fn delete_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = self.bucket(&b)?;
         for k in keys {
             if let Err(e) = backend.delete(&k).await {

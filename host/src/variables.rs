@@ -20,7 +20,12 @@ pub fn resolve(
     let mut missing = Vec::new();
     for (name, decl) in decls {
         let from_env = env(&format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()));
-        match overrides.get(name).cloned().or(from_env).or_else(|| decl.default.clone()) {
+        match overrides
+            .get(name)
+            .cloned()
+            .or(from_env)
+            .or_else(|| decl.default.clone())
+        {
             Some(v) => {
                 values.insert(name.clone(), v);
             }
@@ -29,8 +34,15 @@ pub fn resolve(
         }
     }
     if !missing.is_empty() {
-        let hints: Vec<String> = missing.iter().map(|n| format!("{n} (set SPIN_VARIABLE_{})", n.to_ascii_uppercase())).collect();
-        bail!("required variable{} not set: {}", if missing.len() > 1 { "s" } else { "" }, hints.join(", "));
+        let hints: Vec<String> = missing
+            .iter()
+            .map(|n| format!("{n} (set SPIN_VARIABLE_{})", n.to_ascii_uppercase()))
+            .collect();
+        bail!(
+            "required variable{} not set: {}",
+            if missing.len() > 1 { "s" } else { "" },
+            hints.join(", ")
+        );
     }
     Ok(values)
 }
@@ -48,7 +60,9 @@ pub fn render(template: &str, values: &HashMap<String, String>) -> Result<String
         let name = after[..end].trim();
         match values.get(name) {
             Some(v) => out.push_str(v),
-            None => bail!("{template:?} refers to variable {name:?}, which has no value or is not declared"),
+            None => bail!(
+                "{template:?} refers to variable {name:?}, which has no value or is not declared"
+            ),
         }
         rest = &after[end + 2..];
     }
@@ -62,9 +76,28 @@ mod tests {
 
     fn decls() -> BTreeMap<String, VariableDecl> {
         BTreeMap::from([
-            ("app_id".into(), VariableDecl { required: true, ..Default::default() }),
-            ("app_secret".into(), VariableDecl { required: true, secret: true, ..Default::default() }),
-            ("api_base".into(), VariableDecl { default: Some("https://api.weixin.qq.com".into()), ..Default::default() }),
+            (
+                "app_id".into(),
+                VariableDecl {
+                    required: true,
+                    ..Default::default()
+                },
+            ),
+            (
+                "app_secret".into(),
+                VariableDecl {
+                    required: true,
+                    secret: true,
+                    ..Default::default()
+                },
+            ),
+            (
+                "api_base".into(),
+                VariableDecl {
+                    default: Some("https://api.weixin.qq.com".into()),
+                    ..Default::default()
+                },
+            ),
         ])
     }
 
@@ -78,9 +111,16 @@ mod tests {
         };
         let v = resolve(&decls(), env, &HashMap::new()).unwrap();
         assert_eq!(v["api_base"], "http://127.0.0.1:9");
-        let v = resolve(&decls(), |k| (k == "SPIN_VARIABLE_APP_ID").then(|| "wx1".into()), &HashMap::from([("app_secret".into(), "o".into())])).unwrap();
+        let v = resolve(
+            &decls(),
+            |k| (k == "SPIN_VARIABLE_APP_ID").then(|| "wx1".into()),
+            &HashMap::from([("app_secret".into(), "o".into())]),
+        )
+        .unwrap();
         assert_eq!(v["api_base"], "https://api.weixin.qq.com");
-        let err = resolve(&decls(), |_| None, &HashMap::new()).unwrap_err().to_string();
+        let err = resolve(&decls(), |_| None, &HashMap::new())
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "required variables not set: app_id (set SPIN_VARIABLE_APP_ID), app_secret (set SPIN_VARIABLE_APP_SECRET)");
     }
 

@@ -26,7 +26,10 @@ fn burst(hosts: &[SocketAddr], n: usize) -> Vec<u16> {
 }
 
 fn fetches(sim: &SimHandle) -> (u64, u64) {
-    (sim.calls("/cgi-bin/stable_token"), sim.calls("/cgi-bin/ticket/getticket"))
+    (
+        sim.calls("/cgi-bin/stable_token"),
+        sim.calls("/cgi-bin/ticket/getticket"),
+    )
 }
 
 #[test]
@@ -50,14 +53,34 @@ fn two_hosts_sharing_redis_fetch_once_and_share_sessions() {
 
     // A session opened through host A is valid on host B.
     let mut browser = Browser::new(&a);
-    assert_eq!(browser.login("scope=snsapi_userinfo", "&sim_decision=allow").status, 302);
+    assert_eq!(
+        browser
+            .login("scope=snsapi_userinfo", "&sim_decision=allow")
+            .status,
+        302
+    );
     let cookie = browser.jar.header();
     let me = b.send("GET", "/api/me", &[("cookie", &cookie)], b"");
     assert_eq!(me.status, 200);
-    assert_eq!(me.json()["openid"], sim.sim.config().users[0].openid.as_str());
+    assert_eq!(
+        me.json()["openid"],
+        sim.sim.config().users[0].openid.as_str()
+    );
     // And a logout on B ends it on A.
-    assert_eq!(b.send("POST", "/api/logout", &[("cookie", &cookie), ("origin", "https://m.example.com")], b"").status, 204);
-    assert_eq!(a.send("GET", "/api/me", &[("cookie", &cookie)], b"").status, 401);
+    assert_eq!(
+        b.send(
+            "POST",
+            "/api/logout",
+            &[("cookie", &cookie), ("origin", "https://m.example.com")],
+            b""
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        a.send("GET", "/api/me", &[("cookie", &cookie)], b"").status,
+        401
+    );
 }
 
 #[test]
@@ -69,7 +92,10 @@ fn restart_on_sqlite_keeps_the_cache() {
     let page = format!("/jssdk/config?url={}", enc("https://m.example.com/"));
     assert_eq!(first.get(&page).status, 200);
     let log = first.stop();
-    assert!(log.contains("shutting down"), "graceful stop logged:\n{log}");
+    assert!(
+        log.contains("shutting down"),
+        "graceful stop logged:\n{log}"
+    );
     let second = Host::start(HostConfig::new(&sim, Store::Sqlite(db)));
     assert_eq!(second.get(&page).status, 200);
     assert_eq!(fetches(&sim), (1, 1), "no refetch after restart");

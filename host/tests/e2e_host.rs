@@ -22,7 +22,10 @@ fn a_missing_required_variable_stops_start_up_by_name() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("required variable not set: app_secret (set SPIN_VARIABLE_APP_SECRET)"), "{err}");
+    assert!(
+        err.contains("required variable not set: app_secret (set SPIN_VARIABLE_APP_SECRET)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -38,20 +41,45 @@ fn bad_arguments_are_refused_with_usage() {
 fn outbound_hosts_outside_the_allow_list_are_refused() {
     let sim = SimHandle::start();
     let dir = TempDir::new("manifest");
-    let manifest = std::fs::read_to_string(repo().join("spin.toml")).unwrap().replace(
-        r#"allowed_outbound_hosts = ["{{ api_base }}", "{{ api_fallback_base }}"]"#,
-        r#"allowed_outbound_hosts = ["https://api.weixin.qq.com"]"#,
+    let manifest = std::fs::read_to_string(repo().join("spin.toml"))
+        .unwrap()
+        .replace(
+            r#"allowed_outbound_hosts = ["{{ api_base }}", "{{ api_fallback_base }}"]"#,
+            r#"allowed_outbound_hosts = ["https://api.weixin.qq.com"]"#,
+        );
+    let manifest = manifest.replace(
+        "source = \"target/",
+        &format!("source = \"{}/target/", repo().display()),
     );
-    let manifest = manifest.replace("source = \"target/", &format!("source = \"{}/target/", repo().display()));
     std::fs::write(dir.0.join("spin.toml"), manifest).unwrap();
     let mut cfg = HostConfig::new(&sim, Store::Memory);
     cfg.manifest = dir.0.join("spin.toml");
     let host = Host::start(cfg);
-    let r = host.send("GET", "/api/token", &[("authorization", &format!("Bearer {ADMIN_KEY}"))], b"");
-    assert_eq!((r.status, r.json()["error"].as_str()), (504, Some("upstream_timeout")));
-    assert!(r.json()["message"].as_str().unwrap().contains("allowed_outbound_hosts"), "{}", r.text());
-    assert!(sim.sim.all_calls().is_empty(), "nothing reached the simulator");
-    assert!(host.log().contains("refused: not in allowed_outbound_hosts"));
+    let r = host.send(
+        "GET",
+        "/api/token",
+        &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
+        b"",
+    );
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (504, Some("upstream_timeout"))
+    );
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowed_outbound_hosts"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        sim.sim.all_calls().is_empty(),
+        "nothing reached the simulator"
+    );
+    assert!(host
+        .log()
+        .contains("refused: not in allowed_outbound_hosts"));
 }
 
 #[test]
@@ -60,7 +88,12 @@ fn request_log_lines_carry_no_query_secrets() {
     let host = Host::start(HostConfig::new(&sim, Store::Memory));
     let mut b = Browser::new(&host);
     b.login("scope=snsapi_userinfo", "&sim_decision=allow");
-    host.send("GET", "/api/token", &[("authorization", &format!("Bearer {ADMIN_KEY}"))], b"");
+    host.send(
+        "GET",
+        "/api/token",
+        &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
+        b"",
+    );
     let log = eventually(Duration::from_secs(5), "request log lines", || {
         let l = host.log();
         l.contains("GET /oauth/callback 302").then_some(l)
@@ -68,7 +101,18 @@ fn request_log_lines_carry_no_query_secrets() {
     assert!(log.contains("GET /oauth/login 302"), "{log}");
     let c = sim.sim.config();
     let ticket_or_token = sim.sim.current_ticket(SimHandle::now_ms());
-    for secret in [c.app_secret.as_str(), SESSION_SECRET, ADMIN_KEY, "code=", "state="].into_iter().chain(ticket_or_token.as_deref()) {
+    for secret in [
+        c.app_secret.as_str(),
+        SESSION_SECRET,
+        ADMIN_KEY,
+        "?code=",
+        "&code=",
+        "state=",
+        "access_token=",
+    ]
+    .into_iter()
+    .chain(ticket_or_token.as_deref())
+    {
         assert!(!log.contains(secret), "{secret:?} in the log:\n{log}");
     }
 }
@@ -77,7 +121,14 @@ fn request_log_lines_carry_no_query_secrets() {
 fn sandbox_works_with_zero_configuration() {
     let port = free_port();
     let mut cmd = host_command();
-    cmd.args(["up", "--sandbox", "--listen", &format!("127.0.0.1:{port}"), "-f"]).arg(repo().join("spin.toml"));
+    cmd.args([
+        "up",
+        "--sandbox",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "-f",
+    ])
+    .arg(repo().join("spin.toml"));
     for (k, _) in std::env::vars() {
         if k.starts_with("SPIN_VARIABLE_") {
             cmd.env_remove(k);
@@ -96,9 +147,21 @@ fn sandbox_works_with_zero_configuration() {
     assert_eq!(login.status, 302);
     let loc = login.location();
     assert!(loc.starts_with("http://127.0.0.1:"), "{loc}");
-    let r = request(addr, "GET", &format!("/jssdk/config?url={}", enc(&format!("http://127.0.0.1:{port}/"))), &[], b"");
+    let r = request(
+        addr,
+        "GET",
+        &format!(
+            "/jssdk/config?url={}",
+            enc(&format!("http://127.0.0.1:{port}/"))
+        ),
+        &[],
+        b"",
+    );
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(output.lock().unwrap().contains("sandbox: WeChat simulator at http://127.0.0.1:"));
+    assert!(output
+        .lock()
+        .unwrap()
+        .contains("sandbox: WeChat simulator at http://127.0.0.1:"));
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -14,31 +14,54 @@ fn start() -> (SimHandle, Host) {
 #[test]
 fn healthz_and_server_verification() {
     let (sim, host) = start();
-    assert_eq!(host.get("/healthz").json(), serde_json::json!({"status": "ok"}));
+    assert_eq!(
+        host.get("/healthz").json(),
+        serde_json::json!({"status": "ok"})
+    );
     let sig = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, "1700000000", "nonce1"]);
-    let ok = host.get(&format!("/wx?signature={sig}&timestamp=1700000000&nonce=nonce1&echostr=hello%20wechat"));
+    let ok = host.get(&format!(
+        "/wx?signature={sig}&timestamp=1700000000&nonce=nonce1&echostr=hello%20wechat"
+    ));
     assert_eq!((ok.status, ok.text().as_str()), (200, "hello wechat"));
     assert_eq!(ok.header("content-type"), Some("text/plain; charset=utf-8"));
     let bad = host.get("/wx?signature=0000&timestamp=1700000000&nonce=nonce1&echostr=x");
-    assert_eq!((bad.status, bad.json()["error"].as_str()), (403, Some("invalid_signature")));
-    assert!(sim.sim.all_calls().is_empty(), "no WeChat calls for verification");
+    assert_eq!(
+        (bad.status, bad.json()["error"].as_str()),
+        (403, Some("invalid_signature"))
+    );
+    assert!(
+        sim.sim.all_calls().is_empty(),
+        "no WeChat calls for verification"
+    );
 }
 
 #[test]
 fn unknown_route_wrong_method_and_oversize_requests() {
     let (_sim, host) = start();
     let r = host.get("/nope");
-    assert_eq!((r.status, r.json()["error"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (404, Some("not_found"))
+    );
     let r = host.send("DELETE", "/api/me", &[], b"");
     assert_eq!((r.status, r.header("allow")), (405, Some("GET")));
     let long = format!("/healthz?x={}", "a".repeat(9000));
     let r = host.get(&long);
-    assert_eq!((r.status, r.json()["error"].as_str()), (414, Some("uri_too_long")));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (414, Some("uri_too_long"))
+    );
     let big = "b".repeat(9000);
     let r = host.send("GET", "/healthz", &[("x-big", &big)], b"");
-    assert_eq!((r.status, r.json()["error"].as_str()), (431, Some("header_too_large")));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (431, Some("header_too_large"))
+    );
     let r = host.send("POST", "/jssdk/config", &[], &vec![b'{'; 70_000]);
-    assert_eq!((r.status, r.json()["error"].as_str()), (413, Some("payload_too_large")));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (413, Some("payload_too_large"))
+    );
 }
 
 #[test]
@@ -63,7 +86,10 @@ fn login_redirects_to_the_exact_authorize_url() {
 fn snsapi_userinfo_login_then_me_then_logout() {
     let (sim, host) = start();
     let mut b = Browser::new(&host);
-    let done = b.login("scope=snsapi_userinfo&return_to=%2Fshop%3Fitem%3D1", "&sim_decision=allow");
+    let done = b.login(
+        "scope=snsapi_userinfo&return_to=%2Fshop%3Fitem%3D1",
+        "&sim_decision=allow",
+    );
     assert_eq!(done.status, 302, "{}", done.text());
     assert_eq!(done.location(), "https://m.example.com/shop?item=1");
     let me = b.get("/api/me");
@@ -73,12 +99,31 @@ fn snsapi_userinfo_login_then_me_then_logout() {
     assert_eq!(me.json()["openid"], u.openid.as_str());
     assert_eq!(me.json()["unionid"], u.unionid.clone().unwrap().as_str());
     assert_eq!(me.json()["scope"], "snsapi_userinfo");
-    assert_eq!((sim.calls("/sns/oauth2/access_token"), sim.calls("/sns/userinfo")), (1, 1));
+    assert_eq!(
+        (
+            sim.calls("/sns/oauth2/access_token"),
+            sim.calls("/sns/userinfo")
+        ),
+        (1, 1)
+    );
 
-    let cross = b.send("POST", "/api/logout", &[("origin", "https://evil.example")], b"");
-    assert_eq!((cross.status, cross.json()["error"].as_str()), (403, Some("cross_origin")));
+    let cross = b.send(
+        "POST",
+        "/api/logout",
+        &[("origin", "https://evil.example")],
+        b"",
+    );
+    assert_eq!(
+        (cross.status, cross.json()["error"].as_str()),
+        (403, Some("cross_origin"))
+    );
     assert_eq!(b.get("/api/me").status, 200);
-    let out = b.send("POST", "/api/logout", &[("origin", "https://m.example.com")], b"");
+    let out = b.send(
+        "POST",
+        "/api/logout",
+        &[("origin", "https://m.example.com")],
+        b"",
+    );
     assert_eq!(out.status, 204);
     assert_eq!(b.get("/api/me").status, 401);
 }
@@ -90,16 +135,30 @@ fn snsapi_base_login_is_silent_and_ids_only() {
     let done = b.login("return_to=http%3A%2F%2Flocalhost%3A3000%2Fapp", "");
     assert_eq!(done.location(), "http://localhost:3000/app");
     let u = &sim.sim.config().users[0];
-    assert_eq!(b.get("/api/me").json(), serde_json::json!({"openid": u.openid, "unionid": u.unionid, "scope": "snsapi_base"}));
+    assert_eq!(
+        b.get("/api/me").json(),
+        serde_json::json!({"openid": u.openid, "unionid": u.unionid, "scope": "snsapi_base"})
+    );
     assert_eq!(sim.calls("/sns/userinfo"), 0);
 }
 
 #[test]
 fn open_redirects_are_refused() {
     let (_sim, host) = start();
-    for rt in ["//evil.com", "https://evil.com/", "https://m.example.com.evil/", "https://user@m.example.com/", "/\\evil.com", "javascript:alert(1)"] {
+    for rt in [
+        "//evil.com",
+        "https://evil.com/",
+        "https://m.example.com.evil/",
+        "https://user@m.example.com/",
+        "/\\evil.com",
+        "javascript:alert(1)",
+    ] {
         let r = host.get(&format!("/oauth/login?return_to={}", enc(rt)));
-        assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("invalid_return_to")), "{rt}");
+        assert_eq!(
+            (r.status, r.json()["error"].as_str()),
+            (400, Some("invalid_return_to")),
+            "{rt}"
+        );
     }
 }
 
@@ -115,15 +174,24 @@ fn state_tampered_replayed_unbound_and_expired() {
 
     let mut tampered = state.clone().into_bytes();
     tampered[5] = if tampered[5] == b'a' { b'b' } else { b'a' };
-    assert!(invalid(&b.get(&format!("/oauth/callback?code={code}&state={}", String::from_utf8(tampered).unwrap()))));
-    assert!(invalid(&host.get(&back)), "another browser (no binding cookie)");
+    assert!(invalid(&b.get(&format!(
+        "/oauth/callback?code={code}&state={}",
+        String::from_utf8(tampered).unwrap()
+    ))));
+    assert!(
+        invalid(&host.get(&back)),
+        "another browser (no binding cookie)"
+    );
     assert_eq!(b.get(&back).status, 302);
     assert!(invalid(&b.get(&back)), "replayed");
 
     // A correctly signed state issued eleven minutes ago.
     let key = wxmp::core::types::SessionSecret::new(SESSION_SECRET.as_bytes().to_vec()).unwrap();
     let old = wxmp::core::state::issue(&key, [1; 16], SimHandle::now_ms() / 1000 - 660);
-    assert!(invalid(&b.get(&format!("/oauth/callback?code={code}&state={old}"))), "expired");
+    assert!(
+        invalid(&b.get(&format!("/oauth/callback?code={code}&state={old}"))),
+        "expired"
+    );
 }
 
 #[test]
@@ -131,7 +199,10 @@ fn refusal_and_code_replay_return_with_wxmp_error() {
     let (sim, host) = start();
     let mut b = Browser::new(&host);
     let denied = b.login("scope=snsapi_userinfo&return_to=%2Fa", "&sim_decision=deny");
-    assert_eq!(denied.location(), "https://m.example.com/a?wxmp_error=access_denied");
+    assert_eq!(
+        denied.location(),
+        "https://m.example.com/a?wxmp_error=access_denied"
+    );
 
     // Two logins; the second callback carries the first (already used) code.
     let first = b.get("/oauth/login?return_to=%2Fone");
@@ -142,7 +213,10 @@ fn refusal_and_code_replay_return_with_wxmp_error() {
     let back2 = b.consent(&second.location(), "");
     let state2 = query_of(&back2, "state").unwrap();
     let replay = b.get(&format!("/oauth/callback?code={code1}&state={state2}"));
-    assert_eq!(replay.location(), "https://m.example.com/two?wxmp_error=40163");
+    assert_eq!(
+        replay.location(),
+        "https://m.example.com/two?wxmp_error=40163"
+    );
     assert_eq!(sim.calls("/sns/oauth2/access_token"), 2);
 }
 
@@ -150,25 +224,53 @@ fn refusal_and_code_replay_return_with_wxmp_error() {
 fn jssdk_config_matches_an_independent_signature() {
     let (sim, host) = start();
     let page = "https://m.example.com/p?x=1&y=%E4%BD%A0";
-    let r = host.get(&format!("/jssdk/config?url={}", enc(&format!("{page}#/route"))));
+    let r = host.get(&format!(
+        "/jssdk/config?url={}",
+        enc(&format!("{page}#/route"))
+    ));
     assert_eq!(r.status, 200, "{}", r.text());
     let cfg = r.json();
     let ticket = sim.sim.current_ticket(SimHandle::now_ms()).unwrap();
-    let sig = jssdk_signature(&ticket, cfg["nonceStr"].as_str().unwrap(), cfg["timestamp"].as_u64().unwrap(), page);
+    let sig = jssdk_signature(
+        &ticket,
+        cfg["nonceStr"].as_str().unwrap(),
+        cfg["timestamp"].as_u64().unwrap(),
+        page,
+    );
     assert_eq!(cfg["signature"].as_str().unwrap(), sig);
     assert_eq!(cfg["appId"], sim.sim.config().app_id.as_str());
-    let post = host.send("POST", "/jssdk/config", &[("content-type", "application/json")], br#"{"url":"http://localhost:3000/x"}"#);
+    let post = host.send(
+        "POST",
+        "/jssdk/config",
+        &[("content-type", "application/json")],
+        br#"{"url":"http://localhost:3000/x"}"#,
+    );
     assert_eq!(post.status, 200);
-    let bad = host.get(&format!("/jssdk/config?url={}", enc("https://evil.example/")));
-    assert_eq!((bad.status, bad.json()["error"].as_str()), (400, Some("invalid_url")));
-    assert_eq!((sim.calls("/cgi-bin/stable_token"), sim.calls("/cgi-bin/ticket/getticket")), (1, 1));
+    let bad = host.get(&format!(
+        "/jssdk/config?url={}",
+        enc("https://evil.example/")
+    ));
+    assert_eq!(
+        (bad.status, bad.json()["error"].as_str()),
+        (400, Some("invalid_url"))
+    );
+    assert_eq!(
+        (
+            sim.calls("/cgi-bin/stable_token"),
+            sim.calls("/cgi-bin/ticket/getticket")
+        ),
+        (1, 1)
+    );
 }
 
 #[test]
 fn api_token_needs_the_admin_key_and_reports_remaining_seconds() {
     let (sim, host) = start();
     let r = host.get("/api/token");
-    assert_eq!((r.status, r.json()["error"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
     let auth = format!("Bearer {ADMIN_KEY}");
     let r = host.send("GET", "/api/token", &[("authorization", &auth)], b"");
     assert_eq!(r.status, 200);
@@ -180,10 +282,26 @@ fn api_token_needs_the_admin_key_and_reports_remaining_seconds() {
 #[test]
 fn rejected_token_on_getticket_is_refetched_once() {
     let (sim, host) = start();
-    sim.sim.inject("/cgi-bin/ticket/getticket", wxmp_sim::Fault::Errcode { errcode: 40001, errmsg: None }, 1);
-    let r = host.get(&format!("/jssdk/config?url={}", enc("https://m.example.com/")));
+    sim.sim.inject(
+        "/cgi-bin/ticket/getticket",
+        wxmp_sim::Fault::Errcode {
+            errcode: 40001,
+            errmsg: None,
+        },
+        1,
+    );
+    let r = host.get(&format!(
+        "/jssdk/config?url={}",
+        enc("https://m.example.com/")
+    ));
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!((sim.calls("/cgi-bin/stable_token"), sim.calls("/cgi-bin/ticket/getticket")), (3, 2));
+    assert_eq!(
+        (
+            sim.calls("/cgi-bin/stable_token"),
+            sim.calls("/cgi-bin/ticket/getticket")
+        ),
+        (3, 2)
+    );
 }
 
 #[test]
@@ -192,24 +310,53 @@ fn upstream_faults_become_502_and_504_json_in_bounded_time() {
     let auth = format!("Bearer {ADMIN_KEY}");
     let token = |h: &Host| h.send("GET", "/api/token", &[("authorization", &auth)], b"");
 
-    sim.sim.inject("/cgi-bin/stable_token", wxmp_sim::Fault::Status { status: 503 }, 1);
+    sim.sim.inject(
+        "/cgi-bin/stable_token",
+        wxmp_sim::Fault::Status { status: 503 },
+        1,
+    );
     let r = token(&host);
-    assert_eq!((r.status, r.json()["error"].as_str()), (502, Some("upstream")));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (502, Some("upstream"))
+    );
 
     std::thread::sleep(std::time::Duration::from_millis(1100)); // the failure hold (1 s)
-    sim.sim.inject("/cgi-bin/stable_token", wxmp_sim::Fault::Delay { ms: 20_000 }, 1);
+    sim.sim.inject(
+        "/cgi-bin/stable_token",
+        wxmp_sim::Fault::Delay { ms: 20_000 },
+        1,
+    );
     let started = std::time::Instant::now();
     let r = token(&host);
-    assert_eq!((r.status, r.json()["error"].as_str()), (504, Some("upstream_timeout")));
-    assert!(started.elapsed() < std::time::Duration::from_secs(8), "took {:?}", started.elapsed());
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (504, Some("upstream_timeout"))
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
 
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    sim.sim.inject("/cgi-bin/stable_token", wxmp_sim::Fault::Drop, 1);
+    sim.sim
+        .inject("/cgi-bin/stable_token", wxmp_sim::Fault::Drop, 1);
     let r = token(&host);
-    assert_eq!((r.status, r.json()["error"].as_str()), (504, Some("upstream_timeout")));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (504, Some("upstream_timeout"))
+    );
 
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    sim.sim.inject("/cgi-bin/stable_token", wxmp_sim::Fault::Errcode { errcode: 40164, errmsg: Some("invalid ip 10.0.0.1, not in whitelist".into()) }, 1);
+    sim.sim.inject(
+        "/cgi-bin/stable_token",
+        wxmp_sim::Fault::Errcode {
+            errcode: 40164,
+            errmsg: Some("invalid ip 10.0.0.1, not in whitelist".into()),
+        },
+        1,
+    );
     let r = token(&host);
     assert_eq!((r.status, r.json()["errcode"].as_i64()), (502, Some(40164)));
     assert_eq!(r.json()["errmsg"], "invalid ip 10.0.0.1, not in whitelist");

@@ -31,7 +31,9 @@ use crate::{Fault, Reply, Sim, SimRequest, SimResponse};
 
 /// Milliseconds since the epoch, the simulator's clock when served.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A running simulator server.
@@ -56,12 +58,16 @@ pub async fn start(addr: SocketAddr, sim: Arc<Sim>) -> std::io::Result<SimServer
     let served = sim.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let sim = served.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| serve(sim.clone(), req));
                 // A dropped connection is a fault we inject on purpose.
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -85,7 +91,12 @@ async fn serve(sim: Arc<Sim>, req: Request<Incoming>) -> Result<Response<Full<By
     let path = req.uri().path().to_owned();
     let body = match Limited::new(req.into_body(), 1024 * 1024).collect().await {
         Ok(b) => b.to_bytes().to_vec(),
-        Err(_) => return Ok(to_hyper(SimResponse { status: 413, ..SimResponse::error(-1, "body too large") })),
+        Err(_) => {
+            return Ok(to_hyper(SimResponse {
+                status: 413,
+                ..SimResponse::error(-1, "body too large")
+            }))
+        }
     };
     if let Some(control) = path.strip_prefix("/__sim/") {
         return Ok(to_hyper(control_api(&sim, &method, control, &body)));
@@ -102,11 +113,15 @@ async fn serve(sim: Arc<Sim>, req: Request<Incoming>) -> Result<Response<Full<By
 }
 
 fn to_hyper(r: SimResponse) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder().status(r.status).header("content-type", r.content_type);
+    let mut builder = Response::builder()
+        .status(r.status)
+        .header("content-type", r.content_type);
     for (k, v) in &r.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    builder.body(Full::new(Bytes::from(r.body))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    builder
+        .body(Full::new(Bytes::from(r.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 #[derive(Deserialize)]
@@ -129,7 +144,10 @@ struct CodeRequest {
 }
 
 fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse {
-    let bad = |m: String| SimResponse { status: 400, ..SimResponse::json(&json!({ "error": m })) };
+    let bad = |m: String| SimResponse {
+        status: 400,
+        ..SimResponse::json(&json!({ "error": m }))
+    };
     match (method, what) {
         ("GET", "calls") => SimResponse::json(&json!(sim.all_calls())),
         ("POST", "reset") => {
@@ -150,15 +168,27 @@ fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse 
         }
         ("GET", "ticket") => SimResponse::json(&json!({ "ticket": sim.current_ticket(now_ms()) })),
         ("POST", "code") => match serde_json::from_slice::<CodeRequest>(body) {
-            Ok(c) => SimResponse::json(&json!({ "code": sim.issue_code(c.user, &c.scope, now_ms()) })),
+            Ok(c) => {
+                SimResponse::json(&json!({ "code": sim.issue_code(c.user, &c.scope, now_ms()) }))
+            }
             Err(e) => bad(e.to_string()),
         },
         ("GET", "config") => {
             let c = sim.config();
-            let users: Vec<_> = c.users.iter().map(|u| json!({ "openid": u.openid, "unionid": u.unionid, "nickname": u.nickname })).collect();
-            SimResponse::json(&json!({ "app_id": c.app_id, "app_secret": c.app_secret, "users": users }))
+            let users: Vec<_> = c
+                .users
+                .iter()
+                .map(
+                    |u| json!({ "openid": u.openid, "unionid": u.unionid, "nickname": u.nickname }),
+                )
+                .collect();
+            SimResponse::json(
+                &json!({ "app_id": c.app_id, "app_secret": c.app_secret, "users": users }),
+            )
         }
-        _ => SimResponse { status: 404, ..SimResponse::json(&json!({ "error": "no such control endpoint" })) },
+        _ => SimResponse {
+            status: 404,
+            ..SimResponse::json(&json!({ "error": "no such control endpoint" }))
+        },
     }
 }
-

@@ -74,17 +74,10 @@ impl HttpClient for WasiHttp {
         let _ = options.set_between_bytes_timeout(Some(r.timeouts.first_byte_ms * MS));
         let pending = outgoing_handler::handle(request, Some(options)).map_err(error_code)?;
 
-        if let Some(bytes) = &r.body {
-            let stream = body
-                .write()
-                .map_err(|_| Error::Transport("request body stream unavailable".into()))?;
-            for chunk in bytes.chunks(4096) {
-                stream
-                    .blocking_write_and_flush(chunk)
-                    .map_err(|e| Error::Transport(format!("writing request body: {e:?}")))?;
-            }
-        }
-        OutgoingBody::finish(body, None).map_err(error_code)?;
+        // A refused or failed request closes the body stream; its real
+        // reason arrives on the response future, so a write error waits.
+        let written = write_body(&body, r.body.as_deref());
+        let finished = OutgoingBody::finish(body, None);
 
         let response = loop {
             if let Some(result) = pending.get() {
@@ -96,6 +89,8 @@ impl HttpClient for WasiHttp {
                 return Err(timeout());
             }
         };
+        written?;
+        finished.map_err(error_code)?;
         let status = response.status();
         let incoming = response
             .consume()
@@ -130,6 +125,19 @@ impl HttpClient for WasiHttp {
         }
         Ok(OutboundResponse { status, body: out })
     }
+}
+
+fn write_body(body: &OutgoingBody, bytes: Option<&[u8]>) -> Result<(), Error> {
+    let Some(bytes) = bytes else { return Ok(()) };
+    let stream = body
+        .write()
+        .map_err(|_| Error::Transport("request body stream unavailable".into()))?;
+    for chunk in bytes.chunks(4096) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| Error::Transport(format!("writing request body: {e:?}")))?;
+    }
+    Ok(())
 }
 
 fn error_code(e: ErrorCode) -> Error {

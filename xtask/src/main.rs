@@ -14,11 +14,21 @@ fn main() {
     let task = args.first().cloned().unwrap_or_default();
     let result = match task.as_str() {
         "sandbox" => build_component().and_then(|()| {
-            let mut run = vec!["run", "--locked", "-p", "wxmp-host", "--", "up", "--sandbox"];
+            let mut run = vec![
+                "run",
+                "--locked",
+                "-p",
+                "wxmp-host",
+                "--",
+                "up",
+                "--sandbox",
+            ];
             run.extend(args[1..].iter().map(String::as_str));
             cargo(&run)
         }),
-        "test" => build_component().and_then(|()| ensure_redis()).and_then(|()| cargo(&["test", "--workspace", "--locked"])),
+        "test" => build_component()
+            .and_then(|()| ensure_redis())
+            .and_then(|()| cargo(&["test", "--workspace", "--locked"])),
         "build" => build_component(),
         _ => {
             eprintln!("usage: cargo xtask <sandbox|test|build>");
@@ -34,17 +44,31 @@ fn main() {
 /// The component, as `spin build` makes it.
 fn build_component() -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
-    cargo(&["build", "--locked", "--target", "wasm32-wasip2", "--release", "-p", "wxmp"])
+    cargo(&[
+        "build",
+        "--locked",
+        "--target",
+        "wasm32-wasip2",
+        "--release",
+        "-p",
+        "wxmp",
+    ])
 }
 
 /// The multi-host tests share tokens through a real Redis.
 fn ensure_redis() -> Result<(), String> {
-    if Command::new("redis-server").arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Ok(());
     }
     eprintln!("redis-server not found; installing it with apt-get");
     run(Command::new("apt-get").arg("update").arg("-q"))?;
-    run(Command::new("apt-get").args(["install", "-y", "-q", "redis-server"]).env("DEBIAN_FRONTEND", "noninteractive"))
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "redis-server"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {

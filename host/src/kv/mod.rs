@@ -38,8 +38,12 @@ impl Backend {
     pub async fn open(label: &str, spec: &StoreSpec) -> Result<Self> {
         Ok(match spec {
             StoreSpec::Memory => Self::Memory(Arc::default()),
-            StoreSpec::Sqlite(path) => Self::Sqlite(Arc::new(sqlite::SqliteStore::open(path, label)?)),
-            StoreSpec::Redis(url) => Self::Redis(Arc::new(redis_store::RedisStore::open(url).await?)),
+            StoreSpec::Sqlite(path) => {
+                Self::Sqlite(Arc::new(sqlite::SqliteStore::open(path, label)?))
+            }
+            StoreSpec::Redis(url) => {
+                Self::Redis(Arc::new(redis_store::RedisStore::open(url).await?))
+            }
         })
     }
 
@@ -138,7 +142,9 @@ fn counter(value: Option<&[u8]>) -> Result<i64> {
     match value {
         None => Ok(0),
         Some(v) => {
-            let bytes: [u8; 8] = v.try_into().map_err(|_| anyhow::anyhow!("increment on a key that does not hold an 8-byte counter"))?;
+            let bytes: [u8; 8] = v.try_into().map_err(|_| {
+                anyhow::anyhow!("increment on a key that does not hold an 8-byte counter")
+            })?;
             Ok(i64::from_le_bytes(bytes))
         }
     }
@@ -154,9 +160,22 @@ mod tests {
         b.set("k", b"v1".to_vec()).await.unwrap();
         assert_eq!(b.get("k").await.unwrap().as_deref(), Some(&b"v1"[..]));
         assert!(b.exists("k").await.unwrap());
-        assert_eq!(b.swap("k", Some(b"other".to_vec()), b"v2".to_vec()).await.unwrap(), Swap::Conflict);
-        assert_eq!(b.swap("k", Some(b"v1".to_vec()), b"v2".to_vec()).await.unwrap(), Swap::Done);
-        assert_eq!(b.swap("new", None, b"x".to_vec()).await.unwrap(), Swap::Done);
+        assert_eq!(
+            b.swap("k", Some(b"other".to_vec()), b"v2".to_vec())
+                .await
+                .unwrap(),
+            Swap::Conflict
+        );
+        assert_eq!(
+            b.swap("k", Some(b"v1".to_vec()), b"v2".to_vec())
+                .await
+                .unwrap(),
+            Swap::Done
+        );
+        assert_eq!(
+            b.swap("new", None, b"x".to_vec()).await.unwrap(),
+            Swap::Done
+        );
         assert!(b.increment("k", 1).await.is_err(), "not a counter");
         b.delete("n").await.unwrap();
         assert_eq!(b.increment("n", 1).await.unwrap(), 1);
@@ -175,12 +194,22 @@ mod tests {
     async fn sqlite_backend_follows_spin_semantics_and_persists() {
         let dir = std::env::temp_dir().join(format!("wxmp-kv-{}", std::process::id()));
         let path = dir.join("kv.db");
-        let b = Backend::open("default", &StoreSpec::Sqlite(path.clone())).await.unwrap();
+        let b = Backend::open("default", &StoreSpec::Sqlite(path.clone()))
+            .await
+            .unwrap();
         exercise(b).await;
-        let b = Backend::open("default", &StoreSpec::Sqlite(path.clone())).await.unwrap();
+        let b = Backend::open("default", &StoreSpec::Sqlite(path.clone()))
+            .await
+            .unwrap();
         assert_eq!(b.increment("n", 1).await.unwrap(), 7, "survives reopening");
-        let other = Backend::open("other", &StoreSpec::Sqlite(path)).await.unwrap();
-        assert_eq!(other.get("n").await.unwrap(), None, "labels do not share keys");
+        let other = Backend::open("other", &StoreSpec::Sqlite(path))
+            .await
+            .unwrap();
+        assert_eq!(
+            other.get("n").await.unwrap(),
+            None,
+            "labels do not share keys"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -189,10 +218,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wxmp-kv-race-{}", std::process::id()));
         for spec in [StoreSpec::Memory, StoreSpec::Sqlite(dir.join("kv.db"))] {
             let b = Backend::open("default", &spec).await.unwrap();
-            let tasks: Vec<_> = (0..50).map(|_| {
-                let b = b.clone();
-                tokio::spawn(async move { b.increment("lease", 1).await.unwrap() })
-            }).collect();
+            let tasks: Vec<_> = (0..50)
+                .map(|_| {
+                    let b = b.clone();
+                    tokio::spawn(async move { b.increment("lease", 1).await.unwrap() })
+                })
+                .collect();
             let mut results = Vec::new();
             for t in tasks {
                 results.push(t.await.unwrap());

@@ -20,8 +20,13 @@ impl RedisStore {
     /// Connects to `url` (`redis://host:port[/db]`).
     pub async fn open(url: &str) -> Result<Self> {
         let client = redis::Client::open(url).with_context(|| format!("Redis URL {url:?}"))?;
-        let conn = ConnectionManager::new(client).await.with_context(|| format!("connecting to {url}"))?;
-        Ok(Self { conn, url: url.to_owned() })
+        let conn = ConnectionManager::new(client)
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
+        Ok(Self {
+            conn,
+            url: url.to_owned(),
+        })
     }
 
     /// The server URL.
@@ -48,7 +53,12 @@ impl RedisStore {
         let mut keys = Vec::new();
         let mut cursor = 0u64;
         loop {
-            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN").arg(cursor).arg("COUNT").arg(500).query_async(&mut conn).await?;
+            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut conn)
+                .await?;
             keys.extend(page);
             if next == 0 {
                 return Ok(keys);
@@ -61,12 +71,26 @@ impl RedisStore {
         Ok(self.conn.clone().incr(key, delta).await?)
     }
 
-    pub(super) async fn swap(&self, key: &str, expected: Option<Vec<u8>>, value: Vec<u8>) -> Result<Swap> {
+    pub(super) async fn swap(
+        &self,
+        key: &str,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Result<Swap> {
         let Some(expected) = expected else {
             self.set(key, value).await?;
             return Ok(Swap::Done);
         };
-        let done: i64 = redis::Script::new(SWAP).key(key).arg(expected).arg(value).invoke_async(&mut self.conn.clone()).await?;
-        Ok(if done == 1 { Swap::Done } else { Swap::Conflict })
+        let done: i64 = redis::Script::new(SWAP)
+            .key(key)
+            .arg(expected)
+            .arg(value)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(if done == 1 {
+            Swap::Done
+        } else {
+            Swap::Conflict
+        })
     }
 }

@@ -31,7 +31,11 @@ impl SqliteStore {
             "CREATE TABLE IF NOT EXISTS spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
             [],
         )?;
-        Ok(Self { conn: Mutex::new(conn), label: label.to_owned(), path: path.to_path_buf() })
+        Ok(Self {
+            conn: Mutex::new(conn),
+            label: label.to_owned(),
+            path: path.to_path_buf(),
+        })
     }
 
     /// The file.
@@ -40,8 +44,13 @@ impl SqliteStore {
     }
 
     /// Runs `f` off the async runtime (SQLite blocks).
-    pub(super) async fn run<T: Send + 'static>(self: Arc<Self>, f: impl FnOnce(&Self) -> Result<T> + Send + 'static) -> Result<T> {
-        tokio::task::spawn_blocking(move || f(&self)).await.context("SQLite task")?
+    pub(super) async fn run<T: Send + 'static>(
+        self: Arc<Self>,
+        f: impl FnOnce(&Self) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        tokio::task::spawn_blocking(move || f(&self))
+            .await
+            .context("SQLite task")?
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -51,7 +60,11 @@ impl SqliteStore {
     pub(super) fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .conn()
-            .query_row("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2", params![self.label, key], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                params![self.label, key],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 
@@ -64,22 +77,32 @@ impl SqliteStore {
     }
 
     pub(super) fn delete(&self, key: &str) -> Result<()> {
-        self.conn().execute("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2", params![self.label, key])?;
+        self.conn().execute(
+            "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
+            params![self.label, key],
+        )?;
         Ok(())
     }
 
     pub(super) fn keys(&self) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT key FROM spin_key_value WHERE store = ?1")?;
-        let keys = stmt.query_map(params![self.label], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        let keys = stmt
+            .query_map(params![self.label], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(keys)
     }
 
     pub(super) fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current: Option<Vec<u8>> =
-            tx.query_row("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2", params![self.label, key], |r| r.get(0)).optional()?;
+        let current: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                params![self.label, key],
+                |r| r.get(0),
+            )
+            .optional()?;
         let next = counter(current.as_deref())? + delta;
         tx.execute(
             "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
@@ -89,7 +112,12 @@ impl SqliteStore {
         Ok(next)
     }
 
-    pub(super) fn swap(&self, key: &str, expected: Option<Vec<u8>>, value: Vec<u8>) -> Result<Swap> {
+    pub(super) fn swap(
+        &self,
+        key: &str,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Result<Swap> {
         let Some(expected) = expected else {
             self.set(key, &value)?;
             return Ok(Swap::Done);
@@ -98,6 +126,10 @@ impl SqliteStore {
             "UPDATE spin_key_value SET value = ?4 WHERE store = ?1 AND key = ?2 AND value = ?3",
             params![self.label, key, expected, value],
         )?;
-        Ok(if changed == 1 { Swap::Done } else { Swap::Conflict })
+        Ok(if changed == 1 {
+            Swap::Done
+        } else {
+            Swap::Conflict
+        })
     }
 }

@@ -20,11 +20,18 @@ pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789";
 pub const SERVER_TOKEN: &str = "e2etoken";
 
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `f` every 20 ms until it returns Some or `within` passes.
@@ -48,10 +55,23 @@ pub struct SimHandle {
 
 impl SimHandle {
     pub fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let sim = Arc::new(Sim::new(SimConfig::default()));
-        let server = rt.block_on(wxmp_sim::server::start("127.0.0.1:0".parse().unwrap(), sim.clone())).unwrap();
-        Self { sim, url: server.url(), _rt: rt }
+        let server = rt
+            .block_on(wxmp_sim::server::start(
+                "127.0.0.1:0".parse().unwrap(),
+                sim.clone(),
+            ))
+            .unwrap();
+        Self {
+            sim,
+            url: server.url(),
+            _rt: rt,
+        }
     }
 
     pub fn calls(&self, path: &str) -> u64 {
@@ -84,7 +104,11 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("wxmp-e2e-{tag}-{}-{}", std::process::id(), free_port()));
+        let p = std::env::temp_dir().join(format!(
+            "wxmp-e2e-{tag}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
         std::fs::create_dir_all(&p).unwrap();
         Self(p)
     }
@@ -111,7 +135,10 @@ impl HostConfig {
             ("app_secret", c.app_secret.as_str()),
             ("token", SERVER_TOKEN),
             ("public_url", PUBLIC_URL),
-            ("allowed_origins", "https://m.example.com,http://localhost:3000"),
+            (
+                "allowed_origins",
+                "https://m.example.com,http://localhost:3000",
+            ),
             ("session_secret", SESSION_SECRET),
             ("admin_key", ADMIN_KEY),
             ("api_base", &sim.url),
@@ -120,7 +147,12 @@ impl HostConfig {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        Self { manifest: repo().join("spin.toml"), store, vars, args: Vec::new() }
+        Self {
+            manifest: repo().join("spin.toml"),
+            store,
+            vars,
+            args: Vec::new(),
+        }
     }
 }
 
@@ -138,25 +170,46 @@ impl Host {
             Store::Sqlite(p) => format!("type = \"spin\"\npath = \"{}\"", p.display()),
             Store::Redis(url) => format!("type = \"redis\"\nurl = \"{url}\""),
         };
-        std::fs::write(&runtime_config, format!("[key_value_store.default]\n{store}\n")).unwrap();
+        std::fs::write(
+            &runtime_config,
+            format!("[key_value_store.default]\n{store}\n"),
+        )
+        .unwrap();
         let port = free_port();
         let mut cmd = host_command();
-        cmd.arg("up").arg("-f").arg(&cfg.manifest).arg("--listen").arg(format!("127.0.0.1:{port}"));
-        cmd.arg("--runtime-config-file").arg(&runtime_config).args(&cfg.args);
+        cmd.arg("up")
+            .arg("-f")
+            .arg(&cfg.manifest)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"));
+        cmd.arg("--runtime-config-file")
+            .arg(&runtime_config)
+            .args(&cfg.args);
         for (k, v) in &cfg.vars {
             cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
         }
         let (child, output) = spawn_logged(cmd);
-        let mut host = Self { child, addr: format!("127.0.0.1:{port}").parse().unwrap(), output, _dir: dir };
+        let mut host = Self {
+            child,
+            addr: format!("127.0.0.1:{port}").parse().unwrap(),
+            output,
+            _dir: dir,
+        };
         let addr = host.addr;
         let out = host.output.clone();
         let child = &mut host.child;
-        eventually(Duration::from_secs(60), "wxmp-host to serve /healthz", || {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("wxmp-host exited with {status}:\n{}", out.lock().unwrap());
-            }
-            try_request(addr, "GET", "/healthz", &[], b"").ok().filter(|r| r.status == 200)
-        });
+        eventually(
+            Duration::from_secs(60),
+            "wxmp-host to serve /healthz",
+            || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("wxmp-host exited with {status}:\n{}", out.lock().unwrap());
+                }
+                try_request(addr, "GET", "/healthz", &[], b"")
+                    .ok()
+                    .filter(|r| r.status == 200)
+            },
+        );
         host
     }
 
@@ -174,8 +227,13 @@ impl Host {
 
     /// Stops the process the way Ctrl-C does and waits for it.
     pub fn stop(mut self) -> String {
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
-        eventually(Duration::from_secs(15), "wxmp-host to exit", || self.child.try_wait().ok().flatten());
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status();
+        eventually(Duration::from_secs(15), "wxmp-host to exit", || {
+            self.child.try_wait().ok().flatten()
+        });
         self.log()
     }
 }
@@ -189,10 +247,15 @@ impl Drop for Host {
 
 /// Spawns `cmd` with stdout and stderr collected into one buffer.
 pub fn spawn_logged(mut cmd: Command) -> (Child, Arc<Mutex<String>>) {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
     let mut child = cmd.spawn().expect("spawn");
     let output = Arc::new(Mutex::new(String::new()));
-    for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())] {
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
         let output = output.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -215,11 +278,20 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("status {} body not JSON: {}", self.status, String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "status {} body not JSON: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn text(&self) -> String {
@@ -227,19 +299,37 @@ impl Resp {
     }
 
     pub fn location(&self) -> String {
-        self.header("location").unwrap_or_else(|| panic!("no location; status {} {}", self.status, self.text())).to_owned()
+        self.header("location")
+            .unwrap_or_else(|| panic!("no location; status {} {}", self.status, self.text()))
+            .to_owned()
     }
 }
 
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-    try_request(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    try_request(addr, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
 /// One HTTP/1.1 exchange on a fresh connection.
-pub fn try_request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Resp> {
+pub fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Resp> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -248,7 +338,12 @@ pub fn try_request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str,
     s.write_all(body)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
-    parse_response(&raw).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad response: {:?}", String::from_utf8_lossy(&raw))))
+    parse_response(&raw).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("bad response: {:?}", String::from_utf8_lossy(&raw)),
+        )
+    })
 }
 
 fn parse_response(raw: &[u8]) -> Option<Resp> {
@@ -256,19 +351,37 @@ fn parse_response(raw: &[u8]) -> Option<Resp> {
     let head = std::str::from_utf8(&raw[..split]).ok()?;
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
         body = dechunk(&body)?;
     }
-    Some(Resp { status, headers, body })
+    Some(Resp {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).ok()?.split(';').next()?.trim(), 16).ok()?;
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&data[..line_end])
+                .ok()?
+                .split(';')
+                .next()?
+                .trim(),
+            16,
+        )
+        .ok()?;
         data = &data[line_end + 2..];
         if size == 0 {
             return Some(out);
@@ -297,7 +410,11 @@ impl Jar {
     }
 
     pub fn header(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -310,14 +427,23 @@ pub struct Browser<'h> {
 
 impl<'h> Browser<'h> {
     pub fn new(host: &'h Host) -> Self {
-        Self { host, jar: Jar::default() }
+        Self {
+            host,
+            jar: Jar::default(),
+        }
     }
 
     pub fn get(&mut self, path: &str) -> Resp {
         self.send("GET", path, &[], b"")
     }
 
-    pub fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    pub fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
         let cookie = self.jar.header();
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         if !cookie.is_empty() {
@@ -333,11 +459,16 @@ impl<'h> Browser<'h> {
     pub fn consent(&mut self, authorize_url: &str, extra: &str) -> String {
         let url = format!("{}{extra}", authorize_url.split('#').next().unwrap());
         let parsed = url::Url::parse(&url).unwrap();
-        let addr: SocketAddr = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap()).parse().unwrap();
+        let addr: SocketAddr = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap())
+            .parse()
+            .unwrap();
         let path = format!("{}?{}", parsed.path(), parsed.query().unwrap_or_default());
         let r = request(addr, "GET", &path, &[], b"");
         assert_eq!(r.status, 302, "authorize: {}", r.text());
-        r.location().strip_prefix(PUBLIC_URL).expect("back to public_url").to_owned()
+        r.location()
+            .strip_prefix(PUBLIC_URL)
+            .expect("back to public_url")
+            .to_owned()
     }
 
     /// A whole login: `/oauth/login?…`, consent, callback. Returns the callback response.
@@ -372,8 +503,15 @@ impl Redis {
             .spawn()
             .expect("redis-server not found: `cargo xtask test` installs it (apt-get install redis-server)");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        eventually(Duration::from_secs(10), "redis-server", || TcpStream::connect(addr).ok());
-        Self { child, url: format!("redis://127.0.0.1:{port}"), port, dir }
+        eventually(Duration::from_secs(10), "redis-server", || {
+            TcpStream::connect(addr).ok()
+        });
+        Self {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+            port,
+            dir,
+        }
     }
 }
 
@@ -388,7 +526,9 @@ impl Drop for Redis {
 /// The JS-SDK signature, recomputed independently of wxmp's code.
 pub fn jssdk_signature(ticket: &str, nonce: &str, timestamp: u64, url: &str) -> String {
     use sha1::{Digest, Sha1};
-    hex::encode(Sha1::digest(format!("jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}")))
+    hex::encode(Sha1::digest(format!(
+        "jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}"
+    )))
 }
 
 pub fn enc(s: &str) -> String {
@@ -396,6 +536,14 @@ pub fn enc(s: &str) -> String {
 }
 
 pub fn query_of(url: &str, name: &str) -> Option<String> {
-    let full = if url.starts_with('/') { format!("http://x{url}") } else { url.to_owned() };
-    url::Url::parse(&full).ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    let full = if url.starts_with('/') {
+        format!("http://x{url}")
+    } else {
+        url.to_owned()
+    };
+    url::Url::parse(&full)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }

@@ -26,8 +26,14 @@ async fn main() {
     };
     let c = sim.config();
     println!("wxmp-sim: WeChat simulator on {}", server.url());
-    println!("  app_id={} app_secret={}  (test credentials)", c.app_id, c.app_secret);
-    println!("  control API: {}/__sim/calls, /__sim/fault, /__sim/reset", server.url());
+    println!(
+        "  app_id={} app_secret={}  (test credentials)",
+        c.app_id, c.app_secret
+    );
+    println!(
+        "  control API: {}/__sim/calls, /__sim/fault, /__sim/reset",
+        server.url()
+    );
     let _ = tokio::signal::ctrl_c().await;
 }
 
