@@ -13,9 +13,11 @@ wit_bindgen::generate!({
 });
 
 use crate::core::error::Error;
+use crate::core::messages::{Article, Incoming, PushQuery, Reply};
 use crate::core::oauth::{Grant, Scope};
 use crate::core::userinfo::{Lang, Profile};
-use exports::wechat::mp::types;
+use crate::core::xml::Node;
+use exports::wechat::mp::{messages, types};
 
 impl From<Error> for types::Error {
     fn from(e: Error) -> Self {
@@ -94,6 +96,82 @@ impl From<types::Lang> for Lang {
     }
 }
 
+impl From<messages::PushQuery> for PushQuery {
+    fn from(q: messages::PushQuery) -> Self {
+        Self {
+            signature: q.signature,
+            timestamp: q.timestamp,
+            nonce: q.nonce,
+            encrypt_type: q.encrypt_type,
+            msg_signature: q.msg_signature,
+        }
+    }
+}
+
+impl From<&Incoming> for messages::Message {
+    fn from(m: &Incoming) -> Self {
+        Self {
+            msg_type: m.msg_type().to_owned(),
+            event: m.get("Event").map(str::to_owned),
+            from: m.sender().to_owned(),
+            to: m.account().to_owned(),
+            create_time: m
+                .get("CreateTime")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
+            msg_id: m.get("MsgId").or_else(|| m.get("MsgID")).map(str::to_owned),
+            json: m.to_json().to_string(),
+            encrypted: m.encrypted,
+        }
+    }
+}
+
+impl From<&messages::Message> for Incoming {
+    /// Enough of the message to address a reply.
+    fn from(m: &messages::Message) -> Self {
+        Self {
+            fields: vec![
+                ("ToUserName".into(), Node::Text(m.to.clone())),
+                ("FromUserName".into(), Node::Text(m.from.clone())),
+            ],
+            encrypted: m.encrypted,
+        }
+    }
+}
+
+impl From<messages::Reply> for Reply {
+    fn from(r: messages::Reply) -> Self {
+        match r {
+            messages::Reply::Text(content) => Self::Text { content },
+            messages::Reply::Image(media_id) => Self::Image { media_id },
+            messages::Reply::Voice(media_id) => Self::Voice { media_id },
+            messages::Reply::Video(v) => Self::Video {
+                media_id: v.media_id,
+                title: v.title,
+                description: v.description,
+            },
+            messages::Reply::Music(m) => Self::Music {
+                title: m.title,
+                description: m.description,
+                music_url: m.music_url,
+                hq_music_url: m.hq_music_url,
+                thumb_media_id: m.thumb_media_id,
+            },
+            messages::Reply::News(articles) => Self::News {
+                articles: articles
+                    .into_iter()
+                    .map(|a| Article {
+                        title: a.title,
+                        description: a.description,
+                        pic_url: a.pic_url,
+                        url: a.url,
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +246,37 @@ mod tests {
         );
         assert!(matches!(Scope::from(types::Scope::SnsapiBase), Scope::Base));
         assert!(matches!(Lang::from(types::Lang::En), Lang::En));
+    }
+
+    #[test]
+    fn messages_map_both_ways() {
+        let incoming = Incoming {
+            fields: crate::core::xml::parse("<xml><ToUserName>gh_1</ToUserName><FromUserName>o1</FromUserName><CreateTime>17</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>").unwrap(),
+            encrypted: true,
+        };
+        let m = messages::Message::from(&incoming);
+        assert_eq!(
+            (
+                m.msg_type.as_str(),
+                m.event.as_deref(),
+                m.from.as_str(),
+                m.to.as_str(),
+                m.create_time,
+                m.msg_id.as_deref()
+            ),
+            ("event", Some("subscribe"), "o1", "gh_1", 17, None)
+        );
+        let back = Incoming::from(&m);
+        assert_eq!(
+            (back.sender(), back.account(), back.encrypted),
+            ("o1", "gh_1", true)
+        );
+        let reply = Reply::from(messages::Reply::News(vec![messages::Article {
+            title: "t".into(),
+            description: "d".into(),
+            pic_url: "p".into(),
+            url: "u".into(),
+        }]));
+        assert!(matches!(reply, Reply::News { ref articles } if articles[0].url == "u"));
     }
 }

@@ -89,6 +89,7 @@ fn exports_the_wechat_interfaces_and_the_http_handler() {
         "wechat:mp/jssdk@0.1.0",
         "wechat:mp/token@0.1.0",
         "wechat:mp/types@0.1.0",
+        "wechat:mp/messages@0.1.0",
         "wasi:http/incoming-handler@0.2.0",
     ] {
         assert!(

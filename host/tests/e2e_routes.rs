@@ -309,10 +309,28 @@ fn upstream_faults_become_502_and_504_json_in_bounded_time() {
     let sim = SimHandle::start();
     let auth = format!("Bearer {ADMIN_KEY}");
     let cases = [
-        (wxmp_sim::Fault::Status { status: 503 }, 502, "upstream", None),
-        (wxmp_sim::Fault::Delay { ms: 20_000 }, 504, "upstream_timeout", None),
+        (
+            wxmp_sim::Fault::Status { status: 503 },
+            502,
+            "upstream",
+            None,
+        ),
+        (
+            wxmp_sim::Fault::Delay { ms: 20_000 },
+            504,
+            "upstream_timeout",
+            None,
+        ),
         (wxmp_sim::Fault::Drop, 504, "upstream_timeout", None),
-        (wxmp_sim::Fault::Errcode { errcode: 40164, errmsg: Some("invalid ip 10.0.0.1, not in whitelist".into()) }, 502, "upstream", Some(40164)),
+        (
+            wxmp_sim::Fault::Errcode {
+                errcode: 40164,
+                errmsg: Some("invalid ip 10.0.0.1, not in whitelist".into()),
+            },
+            502,
+            "upstream",
+            Some(40164),
+        ),
     ];
     for (fault, status, error, errcode) in cases {
         // A fresh host (and store) per fault: no failure hold carries over.
@@ -320,8 +338,20 @@ fn upstream_faults_become_502_and_504_json_in_bounded_time() {
         sim.sim.inject("/cgi-bin/stable_token", fault.clone(), 1);
         let started = std::time::Instant::now();
         let r = host.send("GET", "/api/token", &[("authorization", &auth)], b"");
-        assert_eq!((r.status, r.json()["error"].as_str(), r.json()["errcode"].as_i64()), (status, Some(error), errcode), "{fault:?}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(8), "{fault:?} took {:?}", started.elapsed());
+        assert_eq!(
+            (
+                r.status,
+                r.json()["error"].as_str(),
+                r.json()["errcode"].as_i64()
+            ),
+            (status, Some(error), errcode),
+            "{fault:?}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(8),
+            "{fault:?} took {:?}",
+            started.elapsed()
+        );
         if errcode.is_some() {
             assert_eq!(r.json()["errmsg"], "invalid ip 10.0.0.1, not in whitelist");
         }

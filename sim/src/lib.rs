@@ -16,6 +16,7 @@
 
 mod faults;
 mod model;
+pub mod push;
 mod request;
 #[cfg(feature = "server")]
 pub mod server;

@@ -51,6 +51,12 @@ pub struct SimConfig {
     pub token_ttl_secs: u64,
     /// Lifetime of OAuth codes, in seconds.
     pub code_ttl_secs: u64,
+    /// The server-configuration Token pushes are signed with.
+    pub server_token: String,
+    /// The EncodingAESKey safe-mode pushes are encrypted with.
+    pub encoding_aes_key: String,
+    /// The Official Account's original id (`gh_…`), the `ToUserName` of pushes.
+    pub original_id: String,
     /// The users; the first one logs in unless `sim_user` picks another.
     pub users: Vec<SimUser>,
 }
@@ -62,6 +68,9 @@ impl Default for SimConfig {
             app_secret: "sim0app0secret0000000000000000ab".into(),
             token_ttl_secs: 7200,
             code_ttl_secs: 300,
+            server_token: "simtoken".into(),
+            encoding_aes_key: "SimEncodingAesKey0123456789abcdefghijklmnop".into(),
+            original_id: "gh_5f2b3c4d5e6f".into(),
             users: vec![
                 SimUser {
                     openid: "oSIMuser0000000000000000001".into(),

@@ -10,7 +10,10 @@
 //! - `POST /__sim/revoke` → invalidate every access token and the ticket
 //! - `GET /__sim/ticket` → `{"ticket": "..."}` (what the JS-SDK checks against)
 //! - `POST /__sim/code` `{"user": 0, "scope": "snsapi_base"}` → `{"code": "..."}`
-//! - `GET /__sim/config` → the account's AppID, AppSecret and users
+//! - `GET /__sim/config` → the account's AppID, AppSecret, Token, EncodingAESKey and users
+//! - `POST /__sim/push` `{"url": "http://127.0.0.1:3000/wx", "mode": "safe", "xml": "<xml>…</xml>"}`
+//!   (or `"content": "hi", "user": 0, "msg_id": 42` for a text message) → WeChat
+//!   pushes it and answers `{"status": 200, "body": "…", "reply": "<decrypted reply or success>"}`
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -98,6 +101,9 @@ async fn serve(sim: Arc<Sim>, req: Request<Incoming>) -> Result<Response<Full<By
             }))
         }
     };
+    if path == "/__sim/push" && method == "POST" {
+        return Ok(to_hyper(push_api(&sim, &body).await));
+    }
     if let Some(control) = path.strip_prefix("/__sim/") {
         return Ok(to_hyper(control_api(&sim, &method, control, &body)));
     }
@@ -134,6 +140,130 @@ struct FaultRequest {
 
 fn one() -> u32 {
     1
+}
+
+#[derive(Deserialize)]
+struct PushRequest {
+    url: String,
+    mode: crate::push::Mode,
+    #[serde(default)]
+    xml: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    user: usize,
+    #[serde(default)]
+    msg_id: Option<u64>,
+}
+
+/// Acts as WeChat's pusher: sign, encrypt, POST, open the reply.
+async fn push_api(sim: &Sim, body: &[u8]) -> SimResponse {
+    let bad = |m: String| SimResponse {
+        status: 400,
+        ..SimResponse::json(&json!({ "error": m }))
+    };
+    let req: PushRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => return bad(e.to_string()),
+    };
+    let cfg = sim.config();
+    let now = now_ms();
+    let xml = match (req.xml, req.content) {
+        (Some(xml), _) => xml,
+        (None, Some(content)) => crate::push::text_message(
+            cfg,
+            req.user.min(cfg.users.len() - 1),
+            &content,
+            now / 1000,
+            req.msg_id.unwrap_or(now),
+        ),
+        (None, None) => return bad("give xml or content".into()),
+    };
+    let nonce = format!("{}", now % 1_000_000_007);
+    let random: [u8; 16] = Sha1Random::bytes(now);
+    let push = crate::push::build(cfg, req.mode, &xml, now / 1000, &nonce, random);
+    let Ok(url) = url::Url::parse(&req.url) else {
+        return bad("url is not absolute".into());
+    };
+    let target = format!("{}?{}", url.path(), push.query);
+    match post(&url, &target, push.body.as_bytes()).await {
+        Ok((status, answer)) => {
+            let reply = crate::push::open_reply(cfg, &answer);
+            SimResponse::json(&json!({
+                "status": status, "body": answer,
+                "reply": reply.as_ref().ok(), "reply_error": reply.err(),
+            }))
+        }
+        Err(e) => SimResponse {
+            status: 502,
+            ..SimResponse::json(&json!({ "error": format!("push failed: {e}") }))
+        },
+    }
+}
+
+/// Randomness for the plaintext prefix (not secret in a simulator).
+struct Sha1Random;
+
+impl Sha1Random {
+    fn bytes(seed: u64) -> [u8; 16] {
+        use sha1::{Digest, Sha1};
+        let d = Sha1::digest(seed.to_le_bytes());
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&d[..16]);
+        out
+    }
+}
+
+/// A minimal HTTP/1.1 POST with a 10 s limit.
+async fn post(url: &url::Url, target: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = url.host_str().unwrap_or("127.0.0.1");
+    let port = url.port_or_known_default().unwrap_or(80);
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect((host, port)).await?;
+        let head = format!("POST {target} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: text/xml\r\nconnection: close\r\ncontent-length: {}\r\n\r\n", body.len());
+        s.write_all(head.as_bytes()).await?;
+        s.write_all(body).await?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await?;
+        Ok::<_, std::io::Error>(raw)
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .map_err(|_| std::io::Error::other("timed out"))??;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no response head"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 #[derive(Deserialize)]

@@ -11,34 +11,83 @@ fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String)
     write!(s, "{method} {path} HTTP/1.1\r\nhost: sim\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}", body.len()).unwrap();
     let mut raw = String::new();
     let _ = s.read_to_string(&mut raw);
-    let status = raw.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
 #[test]
 fn control_api_counts_injects_and_answers_like_wechat() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let sim = Arc::new(Sim::new(SimConfig::default()));
-    let server = rt.block_on(wxmp_sim::server::start("127.0.0.1:0".parse().unwrap(), sim.clone())).unwrap();
+    let server = rt
+        .block_on(wxmp_sim::server::start(
+            "127.0.0.1:0".parse().unwrap(),
+            sim.clone(),
+        ))
+        .unwrap();
     let addr = server.addr;
     let c = sim.config().clone();
-    let token_path = format!("/cgi-bin/token?grant_type=client_credential&appid={}&secret={}", c.app_id, c.app_secret);
+    let token_path = format!(
+        "/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
+        c.app_id, c.app_secret
+    );
 
-    let (status, body) = call(addr, "POST", "/__sim/fault", r#"{"path":"/cgi-bin/token","times":1,"fault":{"kind":"errcode","errcode":-1}}"#);
+    let (status, body) = call(
+        addr,
+        "POST",
+        "/__sim/fault",
+        r#"{"path":"/cgi-bin/token","times":1,"fault":{"kind":"errcode","errcode":-1}}"#,
+    );
     assert_eq!((status, body.as_str()), (200, r#"{"ok":true}"#));
-    assert_eq!(call(addr, "GET", &token_path, "").1, r#"{"errcode":-1,"errmsg":"system error"}"#);
+    assert_eq!(
+        call(addr, "GET", &token_path, "").1,
+        r#"{"errcode":-1,"errmsg":"system error"}"#
+    );
     let (_, ok) = call(addr, "GET", &token_path, "");
-    assert!(ok.contains("\"access_token\":\"ACCESS_TOKEN_") && ok.contains("\"expires_in\":7200"), "{ok}");
+    assert!(
+        ok.contains("\"access_token\":\"ACCESS_TOKEN_") && ok.contains("\"expires_in\":7200"),
+        "{ok}"
+    );
 
-    call(addr, "POST", "/__sim/fault", r#"{"path":"/cgi-bin/token","fault":{"kind":"drop"}}"#);
-    assert_eq!(call(addr, "GET", &token_path, "").0, 0, "connection dropped without an answer");
-    call(addr, "POST", "/__sim/fault", r#"{"path":"/cgi-bin/token","fault":{"kind":"status","status":502}}"#);
+    call(
+        addr,
+        "POST",
+        "/__sim/fault",
+        r#"{"path":"/cgi-bin/token","fault":{"kind":"drop"}}"#,
+    );
+    assert_eq!(
+        call(addr, "GET", &token_path, "").0,
+        0,
+        "connection dropped without an answer"
+    );
+    call(
+        addr,
+        "POST",
+        "/__sim/fault",
+        r#"{"path":"/cgi-bin/token","fault":{"kind":"status","status":502}}"#,
+    );
     assert_eq!(call(addr, "GET", &token_path, "").0, 502);
 
     let (_, calls) = call(addr, "GET", "/__sim/calls", "");
     assert_eq!(calls, r#"{"/cgi-bin/token":4}"#);
-    let (_, code) = call(addr, "POST", "/__sim/code", r#"{"user":1,"scope":"snsapi_base"}"#);
+    let (_, code) = call(
+        addr,
+        "POST",
+        "/__sim/code",
+        r#"{"user":1,"scope":"snsapi_base"}"#,
+    );
     assert!(code.contains("\"code\":\"code_"), "{code}");
     assert_eq!(call(addr, "POST", "/__sim/fault", "not json").0, 400);
     assert_eq!(call(addr, "GET", "/__sim/nope", "").0, 404);

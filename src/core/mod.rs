@@ -8,8 +8,10 @@
 pub mod api;
 pub mod cache;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod jssdk;
+pub mod messages;
 pub mod oauth;
 pub mod origin;
 pub mod session;
@@ -18,5 +20,6 @@ pub mod token;
 pub mod types;
 pub mod userinfo;
 pub mod verify;
+pub mod xml;
 
 pub(crate) mod mac;

@@ -6,6 +6,7 @@
 pub mod credentials;
 pub mod jssdk;
 pub mod login;
+pub mod messages;
 pub mod session;
 pub mod store;
 pub mod upstream;

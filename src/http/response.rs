@@ -39,6 +39,16 @@ impl Response {
         .with_header("x-content-type-options", "nosniff")
     }
 
+    /// An XML body (passive replies to WeChat).
+    pub fn xml(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+        .with_header("content-type", "application/xml; charset=utf-8")
+    }
+
     /// A `302 Found` to `location`, not cached.
     pub fn redirect(location: &str) -> Self {
         Self {

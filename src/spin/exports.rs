@@ -3,10 +3,12 @@
 
 use super::platform::with_env;
 use crate::core::config::need;
+use crate::core::messages::{self as core_messages, Incoming};
 use crate::core::types::{OpenId, RefreshToken, UserAccessToken};
 use crate::core::verify as core_verify;
+use crate::flows::messages as push_flow;
 use crate::flows::{credentials, jssdk as jssdk_flow, userinfo as user_flow};
-use crate::wit::exports::wechat::mp::{jssdk, oauth, token, types, userinfo, verify};
+use crate::wit::exports::wechat::mp::{jssdk, messages, oauth, token, types, userinfo, verify};
 
 struct Wxmp;
 
@@ -114,6 +116,30 @@ impl token::Guest for Wxmp {
     fn invalidate(value: String) -> Result<(), types::Error> {
         with_env(|env| credentials::invalidate_access_token(env, &value))
             .map(|_| ())
+            .map_err(Into::into)
+    }
+}
+
+impl messages::Guest for Wxmp {
+    fn open(query: messages::PushQuery, body: Vec<u8>) -> Result<messages::Message, types::Error> {
+        with_env(|env| {
+            let cfg = env.config;
+            core_messages::open(
+                need(&cfg.token)?,
+                need(&cfg.aes_key)?.as_ref(),
+                need(&cfg.app_id)?,
+                &query.into(),
+                &body,
+            )
+        })
+        .map(|m| messages::Message::from(&m))
+        .map_err(Into::into)
+    }
+
+    fn seal(message: messages::Message, reply: messages::Reply) -> Result<String, types::Error> {
+        let incoming = Incoming::from(&message);
+        with_env(|env| push_flow::seal_reply(env, &incoming, &reply.into()))
+            .map(|a| a.body)
             .map_err(Into::into)
     }
 }

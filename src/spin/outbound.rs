@@ -31,11 +31,15 @@ impl HttpClient for WasiHttp {
         let url = url::Url::parse(&r.url)
             .map_err(|e| Error::Transport(format!("bad upstream URL: {e}")))?;
 
-        let headers: Vec<(String, Vec<u8>)> = r
+        let mut headers: Vec<(String, Vec<u8>)> = r
             .headers
             .iter()
             .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
             .collect();
+        // A known length instead of chunked encoding: some webhooks insist.
+        if let Some(body) = &r.body {
+            headers.push(("content-length".into(), body.len().to_string().into_bytes()));
+        }
         let fields = Fields::from_list(&headers)
             .map_err(|e| Error::Transport(format!("bad header: {e:?}")))?;
         let request = OutgoingRequest::new(fields);

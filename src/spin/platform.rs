@@ -27,8 +27,13 @@ pub struct WasiRandom;
 
 impl Entropy for WasiRandom {
     fn fill(&self, buf: &mut [u8]) {
-        let bytes = wasi::random::random::get_random_bytes(buf.len() as u64);
-        buf.copy_from_slice(&bytes[..buf.len()]);
+        let mut filled = 0;
+        while filled < buf.len() {
+            let bytes = wasi::random::random::get_random_bytes((buf.len() - filled) as u64);
+            let n = bytes.len().min(buf.len() - filled);
+            buf[filled..filled + n].copy_from_slice(&bytes[..n]);
+            filled += n;
+        }
     }
 }
 

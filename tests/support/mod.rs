@@ -167,12 +167,22 @@ impl Logger for Logs {
     }
 }
 
-/// wxmp-sim answering both the API hosts and the OAuth host, in process.
+/// A stand-in for the app's message webhook.
+pub type Webhook = Arc<dyn Fn(&OutboundRequest) -> Result<OutboundResponse, Error> + Send + Sync>;
+
+/// The host of [`WEBHOOK_URL`].
+pub const WEBHOOK_HOST: &str = "hook.test";
+/// Where pushes are forwarded when a test sets `message_webhook`.
+pub const WEBHOOK_URL: &str = "http://hook.test/wechat";
+
+/// wxmp-sim answering the API and OAuth hosts in process, and a scripted
+/// webhook on [`WEBHOOK_HOST`].
 pub struct SimHttp {
     pub sim: Arc<Sim>,
     pub clock: Arc<TestClock>,
     pub unreachable: Mutex<HashSet<String>>,
     pub hosts_called: Mutex<Vec<String>>,
+    pub webhook: Mutex<Option<Webhook>>,
 }
 
 impl HttpClient for SimHttp {
@@ -182,6 +192,13 @@ impl HttpClient for SimHttp {
         self.hosts_called.lock().unwrap().push(host.clone());
         if self.unreachable.lock().unwrap().contains(&host) {
             return Err(Error::Transport("connection refused".into()));
+        }
+        if host == WEBHOOK_HOST {
+            let hook = self.webhook.lock().unwrap().clone();
+            return match hook {
+                Some(h) => h(r),
+                None => Err(Error::Transport("connection refused".into())),
+            };
         }
         let req = SimRequest::new(r.method, &r.url, r.body.clone().unwrap_or_default());
         match self.sim.handle(&req, self.clock.now_ms()) {
@@ -255,6 +272,7 @@ impl World {
             clock: clock.clone(),
             unreachable: Mutex::default(),
             hosts_called: Mutex::default(),
+            webhook: Mutex::default(),
         });
         Self {
             sim,

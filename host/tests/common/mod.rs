@@ -17,7 +17,8 @@ use wxmp_sim::{Sim, SimConfig};
 pub const PUBLIC_URL: &str = "https://m.example.com";
 pub const SESSION_SECRET: &str = "e2e-session-secret-0123456789abcdef";
 pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789";
-pub const SERVER_TOKEN: &str = "e2etoken";
+/// The Token the simulator signs pushes with (hosts are configured with it).
+pub const SERVER_TOKEN: &str = "simtoken";
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -143,6 +144,7 @@ impl HostConfig {
             ("admin_key", ADMIN_KEY),
             ("api_base", &sim.url),
             ("oauth_base", &sim.url),
+            ("encoding_aes_key", &sim.sim.config().encoding_aes_key),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -546,4 +548,107 @@ pub fn query_of(url: &str, name: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// A stand-in for the app's message webhook: records each JSON body and
+/// answers with `reply` after `delay`.
+pub struct Webhook {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Webhook {
+    pub fn start(reply: &str, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (seen, reply) = (received.clone(), reply.to_owned());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (seen, reply) = (seen.clone(), reply.clone());
+                std::thread::spawn(move || serve_hook(stream, &seen, &reply, delay));
+            }
+        });
+        Self { url, received }
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}
+
+fn serve_hook(
+    mut stream: TcpStream,
+    seen: &Mutex<Vec<serde_json::Value>>,
+    reply: &str,
+    delay: Duration,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let body = loop {
+        let Ok(n) = stream.read(&mut chunk) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
+            if head.contains("transfer-encoding: chunked") {
+                if buf.ends_with(b"0\r\n\r\n") {
+                    break dechunk(&buf[split + 4..]).unwrap_or_default();
+                }
+                continue;
+            }
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= split + 4 + len {
+                break buf[split + 4..split + 4 + len].to_vec();
+            }
+        }
+    };
+    if let Ok(v) = serde_json::from_slice(&body) {
+        seen.lock().unwrap().push(v);
+    }
+    std::thread::sleep(delay);
+    let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len());
+}
+
+/// The repo's spin.toml with the webhook's origin added to the allow-list
+/// (as a user does for their own `message_webhook`), in a temp directory.
+pub fn manifest_allowing(dir: &TempDir, extra_host: &str) -> PathBuf {
+    let manifest = std::fs::read_to_string(repo().join("spin.toml"))
+        .unwrap()
+        .replace(
+            r#"allowed_outbound_hosts = ["{{ api_base }}", "{{ api_fallback_base }}"]"#,
+            &format!(r#"allowed_outbound_hosts = ["{{{{ api_base }}}}", "{extra_host}"]"#),
+        )
+        .replace(
+            "source = \"target/",
+            &format!("source = \"{}/target/", repo().display()),
+        );
+    let path = dir.0.join("spin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    path
+}
+
+/// Asks the simulator to push like WeChat (sign, encrypt, POST) and returns
+/// `{"status", "body", "reply"}` (the reply opened as WeChat would).
+pub fn sim_push(sim: &SimHandle, host: &Host, push: serde_json::Value) -> serde_json::Value {
+    let mut push = push;
+    push["url"] = serde_json::json!(format!("http://{}/wx", host.addr));
+    let addr: SocketAddr = sim.url.trim_start_matches("http://").parse().unwrap();
+    let r = request(
+        addr,
+        "POST",
+        "/__sim/push",
+        &[("content-type", "application/json")],
+        push.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "sim push: {}", r.text());
+    r.json()
 }

@@ -1,13 +1,25 @@
-//! `POST /wx`: message and event push. Not implemented yet (its own issue).
+//! `POST /wx`: message and event push in plaintext, compat and safe mode.
+//! The flow is `flows::messages`; this file speaks HTTP.
 
+use super::required;
+use crate::core::messages::PushQuery;
+use crate::flows::messages;
 use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
 
-/// Answers `501 not_implemented` until message push lands.
-pub fn push(_req: &Request, _env: &Env) -> Result<Response, ApiError> {
-    Err(ApiError::new(
-        501,
-        "not_implemented",
-        "message and event push is not implemented yet",
-    ))
+/// Answers WeChat's push with `success` or a passive reply.
+pub fn push(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let query = PushQuery {
+        signature: required(req, "signature")?,
+        timestamp: required(req, "timestamp")?,
+        nonce: required(req, "nonce")?,
+        encrypt_type: req.query_param("encrypt_type"),
+        msg_signature: req.query_param("msg_signature"),
+    };
+    let answer = messages::handle(env, &query, &req.body)?;
+    Ok(if answer.is_xml {
+        Response::xml(200, answer.body)
+    } else {
+        Response::text(200, answer.body)
+    })
 }

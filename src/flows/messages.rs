@@ -1,0 +1,189 @@
+//! Message push end to end: open the push, answer WeChat's retries with the
+//! first answer, ask the webhook (4 s budget) what to reply, seal the reply.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::cache::Keys;
+use crate::core::config::need;
+use crate::core::error::Error;
+use crate::core::jssdk::nonce_str;
+use crate::core::messages::{self, Incoming, PushQuery, Seal};
+use crate::ports::{Env, OutboundRequest, Timeouts};
+
+use super::store::{read, write};
+
+/// The whole webhook exchange must fit here, well inside WeChat's 5 s.
+pub const WEBHOOK_TIMEOUTS: Timeouts = Timeouts {
+    connect_ms: 1_000,
+    first_byte_ms: 4_000,
+    total_ms: 4_000,
+};
+/// Answer slots for retry dedup: storage stays bounded, a retry (within
+/// WeChat's 15 s) finds its answer unless thousands of pushes came between.
+const DEDUP_SLOTS: u64 = 65_536;
+/// How long a retry waits for the first delivery's answer.
+const RETRY_WAIT_MS: u64 = 4_500;
+
+/// What `POST /wx` answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushAnswer {
+    /// `success`, or the (possibly sealed) reply XML.
+    pub body: String,
+    /// True for reply XML, false for the plain `success`.
+    pub is_xml: bool,
+}
+
+impl PushAnswer {
+    fn success() -> Self {
+        Self {
+            body: "success".into(),
+            is_xml: false,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Slot {
+    key: String,
+    answer: PushAnswer,
+}
+
+/// Handles one push.
+pub fn handle(env: &Env, query: &PushQuery, body: &[u8]) -> Result<PushAnswer, Error> {
+    let cfg = env.config;
+    let app_id = need(&cfg.app_id)?;
+    let incoming = messages::open(
+        need(&cfg.token)?,
+        need(&cfg.aes_key)?.as_ref(),
+        app_id,
+        query,
+        body,
+    )?;
+
+    let dedup = incoming.dedup_key();
+    let digest = crate::core::mac::sha256_hex(dedup.as_bytes());
+    let keys = Keys::new(app_id);
+    let slot_key = keys.scoped(
+        "push-slot",
+        &(u64::from_str_radix(&digest[..12], 16).unwrap_or(0) % DEDUP_SLOTS).to_string(),
+    );
+    if let Some(answer) = stored_answer(env, &slot_key, &dedup)? {
+        return Ok(answer);
+    }
+    let claim_key = keys.scoped("push-claim", &digest);
+    if env.kv.increment(&claim_key, 1)? > 1 {
+        return Ok(wait_for_answer(env, &slot_key, &dedup)?.unwrap_or_else(PushAnswer::success));
+    }
+
+    let answer = answer_for(env, &incoming)?;
+    write(
+        env,
+        &slot_key,
+        &Slot {
+            key: dedup,
+            answer: answer.clone(),
+        },
+    )?;
+    let _ = env.kv.delete(&claim_key);
+    Ok(answer)
+}
+
+fn stored_answer(env: &Env, slot_key: &str, dedup: &str) -> Result<Option<PushAnswer>, Error> {
+    Ok(read::<Slot>(env, slot_key)?
+        .filter(|s| s.key == dedup)
+        .map(|s| s.answer))
+}
+
+fn wait_for_answer(env: &Env, slot_key: &str, dedup: &str) -> Result<Option<PushAnswer>, Error> {
+    let deadline = env.clock.now_ms() + RETRY_WAIT_MS;
+    while env.clock.now_ms() < deadline {
+        env.clock.sleep_ms(50);
+        if let Some(answer) = stored_answer(env, slot_key, dedup)? {
+            return Ok(Some(answer));
+        }
+    }
+    Ok(None)
+}
+
+/// Asks the webhook, builds the reply, seals it in safe mode.
+fn answer_for(env: &Env, incoming: &Incoming) -> Result<PushAnswer, Error> {
+    match ask_webhook(env, incoming)? {
+        Some(reply) => seal_reply(env, incoming, &reply),
+        None => Ok(PushAnswer::success()),
+    }
+}
+
+/// The reply XML to `incoming` with a fresh timestamp, encrypted and signed
+/// (fresh nonce) when `incoming` came encrypted.
+pub fn seal_reply(
+    env: &Env,
+    incoming: &Incoming,
+    reply: &messages::Reply,
+) -> Result<PushAnswer, Error> {
+    let now = env.now_s();
+    let xml = messages::reply_xml(incoming, reply, now);
+    if !incoming.encrypted {
+        return Ok(PushAnswer {
+            body: xml,
+            is_xml: true,
+        });
+    }
+    let cfg = env.config;
+    let key = need(&cfg.aes_key)?
+        .as_ref()
+        .ok_or_else(|| Error::Config("encoding_aes_key: not set".into()))?;
+    let nonce = nonce_str(env.random());
+    let sealed = messages::seal(
+        &xml,
+        Seal {
+            key,
+            app_id: need(&cfg.app_id)?,
+            token: need(&cfg.token)?,
+            timestamp: now,
+            nonce: &nonce,
+            random: env.random(),
+        },
+    );
+    Ok(PushAnswer {
+        body: sealed,
+        is_xml: true,
+    })
+}
+
+/// POSTs the message JSON to `message_webhook`; any failure is logged and
+/// means "no reply" — WeChat then gets `success`, never an error.
+fn ask_webhook(env: &Env, incoming: &Incoming) -> Result<Option<messages::Reply>, Error> {
+    let Some(url) = need(&env.config.message_webhook)? else {
+        return Ok(None);
+    };
+    let target = format!("{}{}", url.host_str().unwrap_or_default(), url.path());
+    let request = OutboundRequest {
+        method: "POST",
+        url: url.to_string(),
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Some(incoming.to_json().to_string().into_bytes()),
+        timeouts: WEBHOOK_TIMEOUTS,
+    };
+    let started = env.clock.now_ms();
+    let outcome = env.http.send(&request);
+    let took = env.clock.now_ms().saturating_sub(started);
+    let reply = match outcome {
+        Ok(r) if (200..300).contains(&r.status) => {
+            messages::parse_reply(&r.body).map_err(|e| format!("status={} {e}", r.status))
+        }
+        Ok(r) => Err(format!("status={}", r.status)),
+        Err(e) => Err(format!("error=\"{e}\"")),
+    };
+    match reply {
+        Ok(reply) => {
+            env.log.log(&format!("webhook POST {target} ok {took}ms"));
+            Ok(reply)
+        }
+        Err(why) => {
+            env.log.log(&format!(
+                "webhook POST {target} failed ({why}) {took}ms; answering success"
+            ));
+            Ok(None)
+        }
+    }
+}
