@@ -66,14 +66,6 @@ fn server_verification_echoes_only_with_the_right_signature() {
 }
 
 #[test]
-fn message_push_is_not_implemented_yet() {
-    let r = World::new()
-        .send(Request::new("POST", "/wx?signature=x&timestamp=1&nonce=2").with_body("<xml/>"));
-    assert_eq!(r.status, 501);
-    assert_eq!(json(&r)["error"], "not_implemented");
-}
-
-#[test]
 fn unknown_routes_and_wrong_methods() {
     let w = World::new();
     let r = w.get("/nope");
