@@ -142,7 +142,7 @@ fn banner(
             s.server.url(),
             values.get("app_id").map_or("", String::as_str)
         );
-        println!("  open http://{listen}/oauth/login?scope=snsapi_userinfo to log in; admin key for /api/token: {}", sandbox::ADMIN_KEY);
+        println!("  open http://{listen}/ for the demo page; admin key for /api/token: {}", sandbox::ADMIN_KEY);
     }
 }
 

@@ -188,6 +188,10 @@ impl Sim {
         }
         let response = match req.path.as_str() {
             "/connect/oauth2/authorize" => self.authorize(&mut st, req, now_ms),
+            "/open/js/jweixin-1.6.0.js" => SimResponse {
+                content_type: "text/javascript; charset=utf-8",
+                ..SimResponse::html(include_str!("jweixin.js").to_owned())
+            },
             path => match self.api(&mut st, path, req, now_ms) {
                 Some(Ok(v)) => SimResponse::json(&v),
                 Some(Err((code, msg))) => SimResponse::error(code, msg),
@@ -245,6 +249,24 @@ impl Sim {
             .as_ref()
             .filter(|t| t.valid_until_ms > now_ms)
             .map(|t| t.value.clone())
+    }
+
+    /// Checks a `wx.config` signature as WeChat's client does: the AppID,
+    /// then sha1 of the current ticket, nonce, timestamp and page URL.
+    /// `Err` carries WeChat's errMsg.
+    pub fn check_jssdk(&self, app_id: &str, timestamp: u64, nonce: &str, signature: &str, url: &str, now_ms: u64) -> Result<(), String> {
+        if app_id != self.cfg.app_id {
+            return Err("config:invalid appid".into());
+        }
+        let Some(ticket) = self.current_ticket(now_ms) else {
+            return Err("config:invalid signature".into());
+        };
+        let expected = hex::encode(Sha1::digest(format!("jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}")));
+        if expected == signature {
+            Ok(())
+        } else {
+            Err("config:invalid signature".into())
+        }
     }
 
     /// Issues an OAuth code for user `user` (index) as the consent page does.

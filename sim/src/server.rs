@@ -9,6 +9,8 @@
 //!   (kinds: `errcode`, `delay` with `ms`, `status` with `status`, `drop`)
 //! - `POST /__sim/revoke` → invalidate every access token and the ticket
 //! - `GET /__sim/ticket` → `{"ticket": "..."}` (what the JS-SDK checks against)
+//! - `POST /__sim/jssdk/check` `{"appId","timestamp","nonceStr","signature","url"}` →
+//!   `{"ok", "errMsg"}`, what the stand-in `/open/js/jweixin-1.6.0.js` asks (CORS: any origin)
 //! - `POST /__sim/code` `{"user": 0, "scope": "snsapi_base"}` → `{"code": "..."}`
 //! - `GET /__sim/config` → the account's AppID, AppSecret, Token, EncodingAESKey and users
 //! - `POST /__sim/push` `{"url": "http://127.0.0.1:3000/wx", "mode": "safe", "xml": "<xml>…</xml>"}`
@@ -267,6 +269,16 @@ fn dechunk(mut rest: &str) -> String {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JssdkCheck {
+    app_id: String,
+    timestamp: u64,
+    nonce_str: String,
+    signature: String,
+    url: String,
+}
+
+#[derive(Deserialize)]
 struct CodeRequest {
     #[serde(default)]
     user: usize,
@@ -297,6 +309,17 @@ fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse 
             SimResponse::json(&json!({ "ok": true }))
         }
         ("GET", "ticket") => SimResponse::json(&json!({ "ticket": sim.current_ticket(now_ms()) })),
+        ("POST", "jssdk/check") => {
+            // Called cross-origin by the jweixin stand-in on the app's pages.
+            let result = serde_json::from_slice::<JssdkCheck>(body)
+                .map_err(|e| format!("config:invalid arguments ({e})"))
+                .and_then(|c| sim.check_jssdk(&c.app_id, c.timestamp, &c.nonce_str, &c.signature, &c.url, now_ms()));
+            let answer = match result {
+                Ok(()) => json!({ "ok": true, "errMsg": "config:ok" }),
+                Err(m) => json!({ "ok": false, "errMsg": m }),
+            };
+            SimResponse { headers: vec![("access-control-allow-origin".into(), "*".into())], ..SimResponse::json(&answer) }
+        }
         ("POST", "code") => match serde_json::from_slice::<CodeRequest>(body) {
             Ok(c) => {
                 SimResponse::json(&json!({ "code": sim.issue_code(c.user, &c.scope, now_ms()) }))

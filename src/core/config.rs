@@ -18,6 +18,8 @@ pub const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_API_FALLBACK_BASE: &str = "https://api2.weixin.qq.com";
 /// WeChat's OAuth host.
 pub const DEFAULT_OAUTH_BASE: &str = "https://open.weixin.qq.com";
+/// WeChat's JS-SDK script, as its documentation names it.
+pub const DEFAULT_JSSDK_SCRIPT_URL: &str = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js";
 
 /// Every variable wxmp reads, in the order the README documents them.
 pub const VARIABLES: &[&str] = &[
@@ -34,6 +36,8 @@ pub const VARIABLES: &[&str] = &[
     "api_fallback_base",
     "oauth_base",
     "message_webhook",
+    "demo",
+    "jssdk_script_url",
 ];
 
 /// How the access_token is obtained.
@@ -78,6 +82,10 @@ pub struct Config {
     pub oauth_base: Setting<Url>,
     /// `message_webhook`; `Ok(None)` when pushes are only acknowledged.
     pub message_webhook: Setting<Option<Url>>,
+    /// `demo`: serve the demo page at `/` (off in production).
+    pub demo: Setting<bool>,
+    /// `jssdk_script_url`: the jweixin script the demo page loads.
+    pub jssdk_script_url: Setting<Url>,
 }
 
 /// Hands out a setting or the `Error::Config` that names its problem.
@@ -158,6 +166,15 @@ impl Config {
             message_webhook: get("message_webhook")
                 .map(|v| parse_url("message_webhook", &v))
                 .transpose(),
+            demo: match get("demo").as_deref().map(str::trim) {
+                None | Some("false") => Ok(false),
+                Some("true") => Ok(true),
+                Some(other) => Err(format!("demo: {other:?} is neither \"true\" nor \"false\"")),
+            },
+            jssdk_script_url: parse_url(
+                "jssdk_script_url",
+                get("jssdk_script_url").as_deref().unwrap_or(DEFAULT_JSSDK_SCRIPT_URL),
+            ),
         }
     }
 
@@ -180,6 +197,8 @@ impl Config {
             p(&self.api_fallback_base),
             p(&self.oauth_base),
             p(&self.message_webhook),
+            p(&self.demo),
+            p(&self.jssdk_script_url),
         ]
         .into_iter()
         .flatten()

@@ -69,6 +69,12 @@ impl Response {
         }
     }
 
+    /// Marks the body as HTML (replacing the content type).
+    pub fn html(mut self) -> Self {
+        self.headers.retain(|(k, _)| k != "content-type");
+        self.with_header("content-type", "text/html; charset=utf-8")
+    }
+
     /// Adds a header.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));

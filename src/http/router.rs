@@ -34,6 +34,10 @@ fn route(req: &Request, env: &Env) -> Result<Response, ApiError> {
         ("/api/token", _) => ("GET", None),
         ("/healthz", "GET") => ("GET", Some(routes::health::healthz)),
         ("/healthz", _) => ("GET", None),
+        ("/wxmp.js", "GET") => ("GET", Some(routes::web::script)),
+        ("/wxmp.mjs", "GET") => ("GET", Some(routes::web::module)),
+        ("/wxmp.js" | "/wxmp.mjs", _) => ("GET", None),
+        (p, "GET") if p == "/" || p.starts_with("/spa/") => ("GET", Some(routes::web::demo)),
         _ => return Err(ApiError::not_found()),
     };
     match handler {

@@ -3,8 +3,9 @@
 //!
 //! - `sandbox [ARGS…]`: builds the component and runs `wxmp-host up --sandbox`
 //!   (a simulated WeChat in-process, zero configuration).
-//! - `test`: installs what the tests need (the wasm target; redis-server via
-//!   apt-get when missing), builds the component, runs every test.
+//! - `test`: installs what the tests need (the wasm target; redis-server,
+//!   Chromium and a CJK font via apt-get when missing; playwright-core via
+//!   npm), builds the component, runs every Rust test, then the browser tests.
 //! - `build`: installs the wasm target and builds the component only.
 
 use std::process::{exit, Command};

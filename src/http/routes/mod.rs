@@ -7,6 +7,7 @@ pub mod oauth;
 pub mod session;
 pub mod token;
 pub mod verify;
+pub mod web;
 
 use super::error::ApiError;
 use super::request::Request;
