@@ -620,7 +620,10 @@ fn wxmp_js_is_served_with_caching_headers() {
     let w = World::new();
     let r = w.get("/wxmp.js");
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), Some("text/javascript; charset=utf-8"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
     assert_eq!(r.header("cache-control"), Some("public, max-age=3600"));
     assert!(String::from_utf8_lossy(&r.body).contains("root.wxmp = wxmp;"));
     let etag = r.header("etag").unwrap().to_owned();
@@ -637,18 +640,26 @@ fn the_demo_page_is_off_unless_enabled() {
     assert_eq!(World::new().get("/").status, 404);
     let w = World::with_clock(TestClock::manual(0), |v| {
         v.insert("demo".into(), "true".into());
-        v.insert("jssdk_script_url".into(), "http://sim.test/open/js/jweixin-1.6.0.js".into());
+        v.insert(
+            "jssdk_script_url".into(),
+            "http://sim.test/open/js/jweixin-1.6.0.js".into(),
+        );
     });
     for path in ["/", "/spa/route-1?tab=1"] {
         let r = w.get(path);
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
         let html = String::from_utf8_lossy(&r.body);
-        assert!(html.contains(r#"<script src="http://sim.test/open/js/jweixin-1.6.0.js"></script>"#));
+        assert!(
+            html.contains(r#"<script src="http://sim.test/open/js/jweixin-1.6.0.js"></script>"#)
+        );
         assert!(html.contains(r#"<script src="/wxmp.js"></script>"#));
     }
     let bad = World::with_clock(TestClock::manual(0), |v| {
         v.insert("demo".into(), "yes".into());
     });
-    assert_eq!(json(&bad.get("/"))["message"], "configuration: demo: \"yes\" is neither \"true\" nor \"false\"");
+    assert_eq!(
+        json(&bad.get("/"))["message"],
+        "configuration: demo: \"yes\" is neither \"true\" nor \"false\""
+    );
 }

@@ -142,7 +142,10 @@ fn banner(
             s.server.url(),
             values.get("app_id").map_or("", String::as_str)
         );
-        println!("  open http://{listen}/ for the demo page; admin key for /api/token: {}", sandbox::ADMIN_KEY);
+        println!(
+            "  open http://{listen}/ for the demo page; admin key for /api/token: {}",
+            sandbox::ADMIN_KEY
+        );
     }
 }
 

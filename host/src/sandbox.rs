@@ -46,7 +46,10 @@ pub async fn start(listen: SocketAddr) -> Result<Sandbox> {
         ("api_fallback_base".to_owned(), server.url()),
         ("oauth_base".to_owned(), server.url()),
         ("demo".to_owned(), "true".to_owned()),
-        ("jssdk_script_url".to_owned(), format!("{}/open/js/jweixin-1.6.0.js", server.url())),
+        (
+            "jssdk_script_url".to_owned(),
+            format!("{}/open/js/jweixin-1.6.0.js", server.url()),
+        ),
     ]);
     Ok(Sandbox { server, overrides })
 }

@@ -254,14 +254,24 @@ impl Sim {
     /// Checks a `wx.config` signature as WeChat's client does: the AppID,
     /// then sha1 of the current ticket, nonce, timestamp and page URL.
     /// `Err` carries WeChat's errMsg.
-    pub fn check_jssdk(&self, app_id: &str, timestamp: u64, nonce: &str, signature: &str, url: &str, now_ms: u64) -> Result<(), String> {
+    pub fn check_jssdk(
+        &self,
+        app_id: &str,
+        timestamp: u64,
+        nonce: &str,
+        signature: &str,
+        url: &str,
+        now_ms: u64,
+    ) -> Result<(), String> {
         if app_id != self.cfg.app_id {
             return Err("config:invalid appid".into());
         }
         let Some(ticket) = self.current_ticket(now_ms) else {
             return Err("config:invalid signature".into());
         };
-        let expected = hex::encode(Sha1::digest(format!("jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}")));
+        let expected = hex::encode(Sha1::digest(format!(
+            "jsapi_ticket={ticket}&noncestr={nonce}&timestamp={timestamp}&url={url}"
+        )));
         if expected == signature {
             Ok(())
         } else {

@@ -313,12 +313,24 @@ fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse 
             // Called cross-origin by the jweixin stand-in on the app's pages.
             let result = serde_json::from_slice::<JssdkCheck>(body)
                 .map_err(|e| format!("config:invalid arguments ({e})"))
-                .and_then(|c| sim.check_jssdk(&c.app_id, c.timestamp, &c.nonce_str, &c.signature, &c.url, now_ms()));
+                .and_then(|c| {
+                    sim.check_jssdk(
+                        &c.app_id,
+                        c.timestamp,
+                        &c.nonce_str,
+                        &c.signature,
+                        &c.url,
+                        now_ms(),
+                    )
+                });
             let answer = match result {
                 Ok(()) => json!({ "ok": true, "errMsg": "config:ok" }),
                 Err(m) => json!({ "ok": false, "errMsg": m }),
             };
-            SimResponse { headers: vec![("access-control-allow-origin".into(), "*".into())], ..SimResponse::json(&answer) }
+            SimResponse {
+                headers: vec![("access-control-allow-origin".into(), "*".into())],
+                ..SimResponse::json(&answer)
+            }
         }
         ("POST", "code") => match serde_json::from_slice::<CodeRequest>(body) {
             Ok(c) => {

@@ -173,7 +173,9 @@ impl Config {
             },
             jssdk_script_url: parse_url(
                 "jssdk_script_url",
-                get("jssdk_script_url").as_deref().unwrap_or(DEFAULT_JSSDK_SCRIPT_URL),
+                get("jssdk_script_url")
+                    .as_deref()
+                    .unwrap_or(DEFAULT_JSSDK_SCRIPT_URL),
             ),
         }
     }

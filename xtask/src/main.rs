@@ -28,8 +28,9 @@ fn main() {
             cargo(&run)
         }),
         "test" => build_component()
-            .and_then(|()| ensure_redis())
-            .and_then(|()| cargo(&["test", "--workspace", "--locked"])),
+            .and_then(|()| ensure_apt("redis-server", &["redis-server"]))
+            .and_then(|()| cargo(&["test", "--workspace", "--locked"]))
+            .and_then(|()| browser_tests()),
         "build" => build_component(),
         _ => {
             eprintln!("usage: cargo xtask <sandbox|test|build>");
@@ -56,20 +57,32 @@ fn build_component() -> Result<(), String> {
     ])
 }
 
-/// The multi-host tests share tokens through a real Redis.
-fn ensure_redis() -> Result<(), String> {
-    if Command::new("redis-server")
+/// Installs Debian `packages` when `probe` is not on the PATH (the
+/// multi-host tests need a real Redis, the browser tests Chromium).
+fn ensure_apt(probe: &str, packages: &[&str]) -> Result<(), String> {
+    if Command::new(probe)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
     {
         return Ok(());
     }
-    eprintln!("redis-server not found; installing it with apt-get");
+    eprintln!("{probe} not found; installing {packages:?} with apt-get");
     run(Command::new("apt-get").arg("update").arg("-q"))?;
     run(Command::new("apt-get")
-        .args(["install", "-y", "-q", "redis-server"])
+        .args(["install", "-y", "-q"])
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Headless Chromium against `wxmp-host up --sandbox` (built by `cargo test`).
+fn browser_tests() -> Result<(), String> {
+    ensure_apt("chromium", &["chromium", "fonts-wqy-zenhei"])?;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/test");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir))?;
+    run(Command::new("node").arg("--test").current_dir(dir))
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {

@@ -16,20 +16,39 @@ const DEMO: &str = include_str!("../../../web/demo.html");
 
 /// `GET /wxmp.js`.
 pub fn script(req: &Request, _env: &Env) -> Result<Response, ApiError> {
-    Ok(cached(req, "text/javascript; charset=utf-8", SCRIPT.as_bytes().to_vec()))
+    Ok(cached(
+        req,
+        "text/javascript; charset=utf-8",
+        SCRIPT.as_bytes().to_vec(),
+    ))
 }
 
 /// `GET /wxmp.mjs`.
 pub fn module(req: &Request, _env: &Env) -> Result<Response, ApiError> {
-    Ok(cached(req, "text/javascript; charset=utf-8", format!("{SCRIPT}{MODULE_EXPORTS}").into_bytes()))
+    Ok(cached(
+        req,
+        "text/javascript; charset=utf-8",
+        format!("{SCRIPT}{MODULE_EXPORTS}").into_bytes(),
+    ))
 }
 
 /// Cacheable for an hour, revalidated by ETag (the content's hash).
 fn cached(req: &Request, content_type: &str, body: Vec<u8>) -> Response {
     let etag = format!("\"{}\"", &hex::encode(Sha1::digest(&body))[..16]);
-    let fresh = req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let resp = if fresh { Response::empty(304) } else { Response { status: 200, headers: vec![("content-type".into(), content_type.into())], body } };
-    resp.with_header("cache-control", "public, max-age=3600").with_header("etag", &etag)
+    let fresh = req
+        .header("if-none-match")
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let resp = if fresh {
+        Response::empty(304)
+    } else {
+        Response {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body,
+        }
+    };
+    resp.with_header("cache-control", "public, max-age=3600")
+        .with_header("etag", &etag)
 }
 
 /// The demo page when `demo` is on; 404 otherwise.
@@ -47,5 +66,7 @@ pub fn demo(_req: &Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 fn html_attr(s: &str) -> String {
-    s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;")
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
 }
