@@ -254,14 +254,13 @@ fn transient_errors_are_retried_after_a_second() {
     assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 2);
 }
 
-#[test]
-fn a_dead_lease_holder_is_taken_over_after_the_lease_ttl() {
-    let w = World::new();
+/// Plants what an instance leaves when it wins generation 0's token election
+/// and then stops answering: the counter and its holder record.
+fn plant_token_lease(w: &World, holder_id: &str) -> String {
     let app = w.sim.config().app_id.clone();
-    // An instance won the election and died before fetching.
     w.kv.put(&format!("wxmp:{app}:lease:token:0"), &1i64.to_le_bytes());
     let holder = LeaseHolder {
-        id: "dead".into(),
+        id: holder_id.into(),
         since_ms: w.now_ms(),
         failure: None,
     };
@@ -269,6 +268,13 @@ fn a_dead_lease_holder_is_taken_over_after_the_lease_ttl() {
         &format!("wxmp:{app}:holder:token:0"),
         &serde_json::to_vec(&holder).unwrap(),
     );
+    app
+}
+
+#[test]
+fn a_dead_lease_holder_is_taken_over_after_the_lease_ttl() {
+    let w = World::new();
+    plant_token_lease(&w, "dead");
     let started = w.now_ms();
     let r = w.send(token_req());
     assert_eq!(r.status, 200);
@@ -300,17 +306,7 @@ fn a_lease_holder_that_never_wrote_its_record_is_taken_over_too() {
 #[test]
 fn waiters_give_up_with_busy_when_nobody_can_take_over() {
     let w = World::new();
-    let app = w.sim.config().app_id.clone();
-    w.kv.put(&format!("wxmp:{app}:lease:token:0"), &1i64.to_le_bytes());
-    let holder = LeaseHolder {
-        id: "slow".into(),
-        since_ms: w.now_ms(),
-        failure: None,
-    };
-    w.kv.put(
-        &format!("wxmp:{app}:holder:token:0"),
-        &serde_json::to_vec(&holder).unwrap(),
-    );
+    let app = plant_token_lease(&w, "slow");
     // Someone else already took the takeover slot (and is still working).
     w.kv.put(
         &format!("wxmp:{app}:lease:token:0:takeover:slow"),
