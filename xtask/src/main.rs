@@ -7,6 +7,9 @@
 //!   Chromium and a CJK font via apt-get when missing; playwright-core via
 //!   npm), builds the component, runs every Rust test, then the browser tests.
 //! - `build`: installs the wasm target and builds the component only.
+//! - `compose`: builds the example consumer and composes it with wxmp
+//!   (`wac plug`, installing wac-cli from crates.io when missing) into
+//!   `target/composed.wasm`.
 
 use std::process::{exit, Command};
 
@@ -28,12 +31,14 @@ fn main() {
             cargo(&run)
         }),
         "test" => build_component()
+            .and_then(|()| compose())
             .and_then(|()| ensure_apt("redis-server", &["redis-server"]))
             .and_then(|()| cargo(&["test", "--workspace", "--locked"]))
             .and_then(|()| browser_tests()),
         "build" => build_component(),
+        "compose" => build_component().and_then(|()| compose()),
         _ => {
-            eprintln!("usage: cargo xtask <sandbox|test|build>");
+            eprintln!("usage: cargo xtask <sandbox|test|build|compose>");
             exit(2);
         }
     };
@@ -55,6 +60,42 @@ fn build_component() -> Result<(), String> {
         "-p",
         "wxmp",
     ])
+}
+
+/// The example consumer plugged into wxmp: one component, `target/composed.wasm`.
+fn compose() -> Result<(), String> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    cargo(&[
+        "build",
+        "--locked",
+        "--manifest-path",
+        &format!("{root}/examples/consumer/Cargo.toml"),
+        "--target",
+        "wasm32-wasip2",
+        "--release",
+    ])?;
+    if !Command::new("wac")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        cargo(&[
+            "install",
+            "wac-cli",
+            "--version",
+            "0.12.0",
+            "--locked",
+            "--no-default-features",
+        ])?;
+    }
+    run(Command::new("wac").current_dir(root).args([
+        "plug",
+        "examples/consumer/target/wasm32-wasip2/release/wxmp_consumer.wasm",
+        "--plug",
+        "target/wasm32-wasip2/release/wxmp.wasm",
+        "-o",
+        "target/composed.wasm",
+    ]))
 }
 
 /// Installs Debian `packages` when `probe` is not on the PATH (the

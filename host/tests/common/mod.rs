@@ -165,6 +165,11 @@ pub fn host_command() -> Command {
 impl Host {
     /// Starts a host and waits until `/healthz` answers.
     pub fn start(cfg: HostConfig) -> Self {
+        Self::start_at("/healthz", cfg)
+    }
+
+    /// Starts a host and waits until `ready_path` answers (any status).
+    pub fn start_at(ready_path: &str, cfg: HostConfig) -> Self {
         let dir = TempDir::new("host");
         let runtime_config = dir.0.join("runtime-config.toml");
         let store = match &cfg.store {
@@ -200,18 +205,14 @@ impl Host {
         let addr = host.addr;
         let out = host.output.clone();
         let child = &mut host.child;
-        eventually(
-            Duration::from_secs(60),
-            "wxmp-host to serve /healthz",
-            || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("wxmp-host exited with {status}:\n{}", out.lock().unwrap());
-                }
-                try_request(addr, "GET", "/healthz", &[], b"")
-                    .ok()
-                    .filter(|r| r.status == 200)
-            },
-        );
+        eventually(Duration::from_secs(60), "wxmp-host to serve", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("wxmp-host exited with {status}:\n{}", out.lock().unwrap());
+            }
+            try_request(addr, "GET", ready_path, &[], b"")
+                .ok()
+                .filter(|r| r.status == 200 || r.status == 403)
+        });
         host
     }
 
