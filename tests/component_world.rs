@@ -150,3 +150,32 @@ fn component_stays_under_one_mebibyte() {
         .len();
     assert!(size <= 1024 * 1024, "component is {size} bytes");
 }
+
+#[test]
+fn the_documented_import_list_is_the_real_one() {
+    let (resolve, world) = component();
+    let actual: Vec<String> = interfaces(&resolve, world, true)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/compose-wit.md"))
+            .unwrap();
+    let listed: Vec<String> = doc
+        .split("<!-- imports:begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- imports:end -->").next())
+        .expect("import list markers in docs/compose-wit.md")
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- `")?
+                .strip_suffix('`')
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        listed, actual,
+        "docs/compose-wit.md's import list is out of date"
+    );
+}

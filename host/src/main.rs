@@ -163,3 +163,82 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn repo() -> &'static Path {
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    }
+
+    #[test]
+    fn the_shipped_systemd_unit_passes_valid_arguments() {
+        let unit =
+            std::fs::read_to_string(repo().join("deploy/systemd/wxmp-host.service")).unwrap();
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .expect("ExecStart");
+        let mut words = exec.split_whitespace();
+        assert_eq!(words.next(), Some("/usr/local/bin/wxmp-host"));
+        let o = parse_args(words.map(str::to_owned).collect()).unwrap();
+        assert_eq!(o.manifest, Path::new("/opt/wxmp/spin.toml"));
+        assert_eq!(o.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(
+            o.runtime_config.as_deref(),
+            Some(Path::new("/opt/wxmp/deploy/runtime-config.redis.toml"))
+        );
+        assert!(!o.sandbox);
+        let env = std::fs::read_to_string(repo().join("deploy/systemd/wxmp.env.example")).unwrap();
+        for line in env.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+            let name = line
+                .split('=')
+                .next()
+                .unwrap()
+                .strip_prefix("SPIN_VARIABLE_")
+                .expect("SPIN_VARIABLE_ prefix");
+            manifest::check_variable_name(&name.to_ascii_lowercase()).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_shipped_runtime_config_and_consumer_manifest_load() {
+        let stores = runtime_config::load(
+            Some(&repo().join("deploy/runtime-config.redis.toml")),
+            Path::new("/app"),
+        )
+        .unwrap();
+        assert_eq!(
+            stores["default"],
+            StoreSpec::Redis("redis://127.0.0.1:6379".into())
+        );
+        let consumer =
+            manifest::Manifest::load(&repo().join("examples/consumer/spin.toml")).unwrap();
+        assert_eq!(consumer.route("/verify"), Some("wxmp"));
+        assert!(consumer
+            .source_path(&consumer.components["wxmp"])
+            .ends_with("examples/consumer/../../target/composed.wasm"));
+    }
+
+    #[test]
+    fn arguments_are_parsed_strictly() {
+        assert!(parse_args(vec![
+            "up".into(),
+            "--sandbox".into(),
+            "--log".into(),
+            "debug".into()
+        ])
+        .is_ok());
+        for bad in [
+            vec![],
+            vec!["down".to_owned()],
+            vec!["up".into(), "--log".into(), "loud".into()],
+            vec!["up".into(), "--listen".into(), "nowhere".into()],
+        ] {
+            assert!(parse_args(bad.clone()).is_err(), "{bad:?}");
+        }
+    }
+}
