@@ -70,6 +70,9 @@ fn compose() -> Result<(), String> {
         "--locked",
         "--manifest-path",
         &format!("{root}/examples/consumer/Cargo.toml"),
+        // A fixed place, whatever CARGO_TARGET_DIR says: wac reads it below.
+        "--target-dir",
+        &format!("{root}/target/consumer"),
         "--target",
         "wasm32-wasip2",
         "--release",
@@ -90,7 +93,7 @@ fn compose() -> Result<(), String> {
     }
     run(Command::new("wac").current_dir(root).args([
         "plug",
-        "examples/consumer/target/wasm32-wasip2/release/wxmp_consumer.wasm",
+        "target/consumer/wasm32-wasip2/release/wxmp_consumer.wasm",
         "--plug",
         "target/wasm32-wasip2/release/wxmp.wasm",
         "-o",
