@@ -178,3 +178,65 @@ fn hostile_xml_is_refused_fast_and_the_service_stays_healthy() {
     );
     assert_eq!(hook.count(), 1);
 }
+
+#[test]
+fn webhook_errors_wrong_appid_and_bad_msg_signature() {
+    let hook = Webhook::start_with_status(
+        500,
+        r#"{"type":"text","content":"ignored"}"#,
+        Duration::ZERO,
+    );
+    let (sim, host, _dir) = start(&hook);
+    let r = sim_push(
+        &sim,
+        &host,
+        json!({"mode": "safe", "content": "x", "msg_id": 11}),
+    );
+    assert_eq!(
+        r["body"], "success",
+        "a failing webhook means success for WeChat"
+    );
+    assert_eq!(hook.count(), 1);
+    assert!(
+        host.log()
+            .contains("webhook POST 127.0.0.1/hook failed (status=500)"),
+        "{}",
+        host.log()
+    );
+
+    let cfg = sim.sim.config();
+    let msg = wxmp_sim::push::text_message(cfg, 0, "y", 1_700_000_000, 12);
+    let other = wxmp_sim::SimConfig {
+        app_id: "wxSOMEONEELSE00000".into(),
+        ..cfg.clone()
+    };
+    let p = wxmp_sim::push::build(
+        &other,
+        wxmp_sim::push::Mode::Safe,
+        &msg,
+        1_700_000_000,
+        "n",
+        [0; 16],
+    );
+    let r = host.send("POST", &format!("/wx?{}", p.query), &[], p.body.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_appid"))
+    );
+
+    let p = wxmp_sim::push::build(
+        cfg,
+        wxmp_sim::push::Mode::Safe,
+        &msg,
+        1_700_000_000,
+        "n",
+        [0; 16],
+    );
+    let tampered = p.query.replace("&msg_signature=", "&msg_signature=0");
+    let r = host.send("POST", &format!("/wx?{tampered}"), &[], p.body.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (403, Some("invalid_signature"))
+    );
+    assert_eq!(hook.count(), 1, "refused pushes never reach the webhook");
+}

@@ -560,6 +560,10 @@ pub struct Webhook {
 
 impl Webhook {
     pub fn start(reply: &str, delay: Duration) -> Self {
+        Self::start_with_status(200, reply, delay)
+    }
+
+    pub fn start_with_status(status: u16, reply: &str, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -567,7 +571,7 @@ impl Webhook {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (seen, reply) = (seen.clone(), reply.clone());
-                std::thread::spawn(move || serve_hook(stream, &seen, &reply, delay));
+                std::thread::spawn(move || serve_hook(stream, &seen, status, &reply, delay));
             }
         });
         Self { url, received }
@@ -581,6 +585,7 @@ impl Webhook {
 fn serve_hook(
     mut stream: TcpStream,
     seen: &Mutex<Vec<serde_json::Value>>,
+    status: u16,
     reply: &str,
     delay: Duration,
 ) {
@@ -616,7 +621,7 @@ fn serve_hook(
         seen.lock().unwrap().push(v);
     }
     std::thread::sleep(delay);
-    let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len());
+    let _ = write!(stream, "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len());
 }
 
 /// The repo's spin.toml with the webhook's origin added to the allow-list
