@@ -103,6 +103,39 @@ fn failed_refresh_ahead_keeps_the_valid_token() {
 }
 
 #[test]
+fn a_failed_refresh_ahead_is_retried_after_the_failure_hold() {
+    let w = World::new();
+    let first = json(&w.send(token_req()))["access_token"].clone();
+    w.clock.advance((7200 - 250) * 1000);
+    w.sim.inject(
+        "/cgi-bin/stable_token",
+        Fault::Errcode {
+            errcode: -1,
+            errmsg: None,
+        },
+        1,
+    );
+    assert_eq!(
+        json(&w.send(token_req()))["access_token"],
+        first,
+        "failed: old token served"
+    );
+    assert_eq!(
+        json(&w.send(token_req()))["access_token"],
+        first,
+        "within the hold: no retry"
+    );
+    assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 2);
+    w.clock.advance(1_000);
+    let r = json(&w.send(token_req()));
+    assert_ne!(
+        r["access_token"], first,
+        "retried after the hold, before expiry"
+    );
+    assert_eq!(w.sim.calls("/cgi-bin/stable_token"), 3);
+}
+
+#[test]
 fn expired_cache_fetches_anew() {
     let w = World::new();
     assert_eq!(w.get(PAGE).status, 200);

@@ -79,10 +79,17 @@ fn credential(env: &Env, kind: Credential) -> Result<Cached, Error> {
 /// Still valid but due: one request refreshes, everyone else (and this
 /// request, if the refresh fails) keeps using the current value.
 fn refresh_ahead(env: &Env, keys: &Keys, kind: Credential, entry: Cached) -> Result<Cached, Error> {
-    if env.kv.increment(&keys.lease(kind, entry.generation), 1)? != 1 {
-        return Ok(entry);
+    let gen = entry.generation;
+    if env.kv.increment(&keys.lease(kind, gen), 1)? != 1 {
+        // Someone refreshes already; if they failed a while ago, one of us retries.
+        let now_ms = env.clock.now_ms();
+        let holder: Option<LeaseHolder> = read(env, &keys.holder(kind, gen))?;
+        match cache::after_lost_election(keys, kind, gen, holder.as_ref(), now_ms, now_ms) {
+            LeaseStep::TakeOver(key) if env.kv.increment(&key, 1)? == 1 => {}
+            _ => return Ok(entry),
+        }
     }
-    match hold_and_fetch(env, keys, kind, entry.generation) {
+    match hold_and_fetch(env, keys, kind, gen) {
         Ok(fresh) => Ok(fresh),
         Err(e) => {
             env.log.log(&format!(
