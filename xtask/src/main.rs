@@ -7,6 +7,11 @@
 //!   Chromium and a CJK font via apt-get when missing; playwright-core via
 //!   npm), builds the component, runs every Rust test, then the browser tests.
 //! - `build`: installs the wasm target and builds the component only.
+//! - `fuzz [SECS]`: runs every cargo-fuzz target for SECS seconds (default 5;
+//!   `cargo xtask fuzz 600` for a real campaign), after replaying the saved
+//!   regression inputs; installs cargo-fuzz when missing. Stable Rust, no
+//!   sanitizer (the code under test is safe Rust: panics are what we hunt).
+//! - `soak [SECS]`: the mixed-traffic soak through wxmp-host (default 600 s).
 //! - `compose`: builds the example consumer and composes it with wxmp
 //!   (`wac plug`, installing wac-cli from crates.io when missing) into
 //!   `target/composed.wasm`.
@@ -34,11 +39,36 @@ fn main() {
             .and_then(|()| compose())
             .and_then(|()| ensure_apt("redis-server", &["redis-server"]))
             .and_then(|()| cargo(&["test", "--workspace", "--locked"]))
-            .and_then(|()| browser_tests()),
+            .and_then(|()| browser_tests())
+            .and_then(|()| fuzz(5))
+            .map(|()| {
+                let summary = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/soak-summary.txt");
+                if let Ok(text) = std::fs::read_to_string(summary) {
+                    eprintln!("{text}");
+                }
+            }),
         "build" => build_component(),
         "compose" => build_component().and_then(|()| compose()),
+        "fuzz" => fuzz(number_arg(&args, 5)),
+        "soak" => build_component().and_then(|()| {
+            let secs = number_arg(&args, 600).to_string();
+            run(
+                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                    .args([
+                        "test",
+                        "--locked",
+                        "-p",
+                        "wxmp-host",
+                        "--test",
+                        "soak",
+                        "--",
+                        "--nocapture",
+                    ])
+                    .env("WXMP_SOAK_SECS", secs),
+            )
+        }),
         _ => {
-            eprintln!("usage: cargo xtask <sandbox|test|build|compose>");
+            eprintln!("usage: cargo xtask <sandbox|test|build|compose|fuzz [SECS]|soak [SECS]>");
             exit(2);
         }
     };
@@ -60,6 +90,57 @@ fn build_component() -> Result<(), String> {
         "-p",
         "wxmp",
     ])
+}
+
+fn number_arg(args: &[String], default: u64) -> u64 {
+    args.get(1).and_then(|a| a.parse().ok()).unwrap_or(default)
+}
+
+/// Replays `fuzz/regressions/<target>/` (inputs that once crashed), then
+/// fuzzes each target for `secs` seconds.
+fn fuzz(secs: u64) -> Result<(), String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz");
+    if !Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        cargo(&["install", "cargo-fuzz", "--version", "0.13.2", "--locked"])?;
+    }
+    let list = Command::new("cargo")
+        .args(["fuzz", "list"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let targets = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    if targets.is_empty() {
+        return Err("cargo fuzz list found no targets".into());
+    }
+    for t in &targets {
+        let regressions = format!("{dir}/regressions/{t}");
+        if std::path::Path::new(&regressions).is_dir() {
+            run(Command::new("cargo")
+                .args([
+                    "fuzz",
+                    "run",
+                    "-s",
+                    "none",
+                    t,
+                    &regressions,
+                    "--",
+                    "-runs=0",
+                ])
+                .current_dir(dir))?;
+        }
+        let time = format!("-max_total_time={secs}");
+        run(Command::new("cargo")
+            .args(["fuzz", "run", "-s", "none", t, "--", &time])
+            .current_dir(dir))?;
+    }
+    Ok(())
 }
 
 /// The example consumer plugged into wxmp: one component, `target/composed.wasm`.

@@ -9,7 +9,9 @@
 
 use std::io::Write as _;
 
-use wasi::http::types::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasi::http::types::{
+    Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
 
 mod bindings {
     wit_bindgen::generate!({
@@ -35,16 +37,29 @@ impl wasi::exports::http::incoming_handler::Guest for Consumer {
         let target = request.path_with_query().unwrap_or_else(|| "/".into());
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
         let param = |name: &str| {
-            query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| decode(v))
+            query
+                .split('&')
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| decode(v))
         };
         let (status, content_type, body) = match path {
             "/" => page(&param("url").unwrap_or_else(|| "https://m.example.com/".into())),
-            "/verify" => match (param("signature"), param("timestamp"), param("nonce"), param("echostr")) {
+            "/verify" => match (
+                param("signature"),
+                param("timestamp"),
+                param("nonce"),
+                param("echostr"),
+            ) {
                 (Some(s), Some(t), Some(n), Some(e)) => match verify::check_signature(&s, &t, &n) {
                     Ok(()) => (200, "text/plain", e),
                     Err(err) => (403, "text/plain", describe(&err)),
                 },
-                _ => (400, "text/plain", "signature, timestamp, nonce and echostr are required".into()),
+                _ => (
+                    400,
+                    "text/plain",
+                    "signature, timestamp, nonce and echostr are required".into(),
+                ),
             },
             _ => (404, "text/plain", "not found".into()),
         };
@@ -91,7 +106,10 @@ fn decode(v: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 3;
@@ -109,10 +127,14 @@ fn decode(v: &str) -> String {
 }
 
 fn respond(out: ResponseOutparam, status: u16, content_type: &str, body: &[u8]) {
-    let headers = Fields::from_list(&[("content-type".to_owned(), content_type.as_bytes().to_vec())]).unwrap_or_else(|_| Fields::new());
+    let headers =
+        Fields::from_list(&[("content-type".to_owned(), content_type.as_bytes().to_vec())])
+            .unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(headers);
     let _ = response.set_status_code(status);
-    let Ok(outgoing) = response.body() else { return };
+    let Ok(outgoing) = response.body() else {
+        return;
+    };
     ResponseOutparam::set(out, Ok(response));
     if let Ok(mut stream) = outgoing.write() {
         let _ = stream.write_all(body);

@@ -56,12 +56,16 @@ pub struct SimHandle {
 
 impl SimHandle {
     pub fn start() -> Self {
+        Self::start_with(SimConfig::default())
+    }
+
+    pub fn start_with(cfg: SimConfig) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let sim = Arc::new(Sim::new(SimConfig::default()));
+        let sim = Arc::new(Sim::new(cfg));
         let server = rt
             .block_on(wxmp_sim::server::start(
                 "127.0.0.1:0".parse().unwrap(),
@@ -226,6 +230,17 @@ impl Host {
 
     pub fn log(&self) -> String {
         self.output.lock().unwrap().clone()
+    }
+
+    /// The process id (for /proc readings).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process at once, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Stops the process the way Ctrl-C does and waits for it.
