@@ -623,6 +623,9 @@ impl Sim {
     }
 }
 
+/// The consent page's look: small, tidy, WeChat-green.
+const CONSENT_STYLE: &str = "<style>body{font-family:-apple-system,sans-serif;margin:0;background:#f5f6f7;color:#1f2329}main{max-width:24rem;margin:0 auto;padding:48px 20px;text-align:center}h1{font-size:18px;color:#8a8f99;font-weight:500}a{display:block;margin:12px 0;padding:12px;border-radius:8px;text-decoration:none;font-size:16px}#allow{background:#07c160;color:#fff}#deny{background:#fff;color:#1f2329;border:1px solid #e5e6eb}</style>";
+
 fn consent_page(user: &SimUser, req: &SimRequest) -> String {
     let mut base = url::Url::parse("http://sim/connect/oauth2/authorize").expect("static URL");
     base.query_pairs_mut()
@@ -634,10 +637,10 @@ fn consent_page(user: &SimUser, req: &SimRequest) -> String {
     };
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>wxmp-sim authorize</title></head><body style=\"font-family:sans-serif;max-width:24rem;margin:2rem auto\">\
-         <h1>wxmp-sim</h1><p>The web page requests your public profile (nickname, avatar).</p>\
+         <title>wxmp-sim authorize</title>{CONSENT_STYLE}</head><body><main>\
+         <h1>wxmp-sim · WeChat authorisation</h1><p>This web page asks for your public profile (nickname, avatar).</p>\
          <p>Signed in as <b>{}</b></p>\
-         <p><a id=\"allow\" href=\"{}\">Allow</a> &nbsp; <a id=\"deny\" href=\"{}\">Deny</a></p></body></html>",
+         <a id=\"allow\" href=\"{}\">Allow</a><a id=\"deny\" href=\"{}\">Deny</a></main></body></html>",
         html_escape(&user.nickname),
         link("allow"),
         link("deny")
