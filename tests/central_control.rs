@@ -25,6 +25,18 @@ fn calls(w: &World) -> (u64, u64) {
     )
 }
 
+/// Makes the next `times` calls to `path` answer `errcode`.
+fn fail_next(w: &World, path: &str, errcode: i64, times: u32) {
+    w.sim.inject(
+        path,
+        Fault::Errcode {
+            errcode,
+            errmsg: None,
+        },
+        times,
+    );
+}
+
 fn assert_no_counter_misuse(w: &World) {
     assert!(
         w.kv.violations.lock().unwrap().is_empty(),
@@ -89,14 +101,7 @@ fn failed_refresh_ahead_keeps_the_valid_token() {
     let w = World::new();
     let first = json(&w.send(token_req()))["access_token"].clone();
     w.clock.advance((7200 - 200) * 1000);
-    w.sim.inject(
-        "/cgi-bin/stable_token",
-        Fault::Errcode {
-            errcode: -1,
-            errmsg: None,
-        },
-        1,
-    );
+    fail_next(&w, "/cgi-bin/stable_token", -1, 1);
     let r = w.send(token_req());
     assert_eq!(r.status, 200);
     assert_eq!(json(&r)["access_token"], first);
@@ -107,14 +112,7 @@ fn a_failed_refresh_ahead_is_retried_after_the_failure_hold() {
     let w = World::new();
     let first = json(&w.send(token_req()))["access_token"].clone();
     w.clock.advance((7200 - 250) * 1000);
-    w.sim.inject(
-        "/cgi-bin/stable_token",
-        Fault::Errcode {
-            errcode: -1,
-            errmsg: None,
-        },
-        1,
-    );
+    fail_next(&w, "/cgi-bin/stable_token", -1, 1);
     assert_eq!(
         json(&w.send(token_req()))["access_token"],
         first,
@@ -147,14 +145,7 @@ fn expired_cache_fetches_anew() {
 #[test]
 fn rejected_token_on_getticket_is_refetched_once_then_succeeds() {
     let w = World::new();
-    w.sim.inject(
-        "/cgi-bin/ticket/getticket",
-        Fault::Errcode {
-            errcode: 40001,
-            errmsg: None,
-        },
-        1,
-    );
+    fail_next(&w, "/cgi-bin/ticket/getticket", 40001, 1);
     let r = w.get(PAGE);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     // stable_token: the first fetch, a normal one that hands back the same
@@ -166,14 +157,7 @@ fn rejected_token_on_getticket_is_refetched_once_then_succeeds() {
 #[test]
 fn forced_refreshes_are_rate_limited() {
     let w = World::new();
-    w.sim.inject(
-        "/cgi-bin/ticket/getticket",
-        Fault::Errcode {
-            errcode: 40001,
-            errmsg: None,
-        },
-        3,
-    );
+    fail_next(&w, "/cgi-bin/ticket/getticket", 40001, 3);
     let r = w.get(PAGE);
     assert_eq!(
         (r.status, json(&r)["errcode"].as_i64()),
@@ -209,14 +193,7 @@ fn classic_mode_refetches_a_rejected_token() {
     let w = World::with_clock(TestClock::manual(1_700_000_000_000), |v| {
         v.insert("token_mode".into(), "classic".into());
     });
-    w.sim.inject(
-        "/cgi-bin/ticket/getticket",
-        Fault::Errcode {
-            errcode: 42001,
-            errmsg: None,
-        },
-        1,
-    );
+    fail_next(&w, "/cgi-bin/ticket/getticket", 42001, 1);
     assert_eq!(w.get(PAGE).status, 200);
     assert_eq!(
         (
@@ -266,14 +243,7 @@ fn errors_needing_a_human_are_surfaced_and_not_retried_in_a_loop() {
 #[test]
 fn transient_errors_are_retried_after_a_second() {
     let w = World::new();
-    w.sim.inject(
-        "/cgi-bin/stable_token",
-        Fault::Errcode {
-            errcode: -1,
-            errmsg: None,
-        },
-        1,
-    );
+    fail_next(&w, "/cgi-bin/stable_token", -1, 1);
     let r = w.send(token_req());
     assert_eq!((r.status, json(&r)["errcode"].as_i64()), (502, Some(-1)));
     assert_eq!(

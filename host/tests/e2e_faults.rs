@@ -87,12 +87,7 @@ fn an_unreachable_api_host_fails_over_to_api_fallback_base() {
     cfg.vars.insert("api_base".into(), dead);
     cfg.vars.insert("api_fallback_base".into(), sim.url.clone());
     let host = Host::start(cfg);
-    let r = host.send(
-        "GET",
-        "/api/token",
-        &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
-        b"",
-    );
+    let r = host.admin_token();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(sim.calls("/cgi-bin/stable_token"), 1);
     let log = host.log();

@@ -41,26 +41,10 @@ fn bad_arguments_are_refused_with_usage() {
 fn outbound_hosts_outside_the_allow_list_are_refused() {
     let sim = SimHandle::start();
     let dir = TempDir::new("manifest");
-    let manifest = std::fs::read_to_string(repo().join("spin.toml"))
-        .unwrap()
-        .replace(
-            r#"allowed_outbound_hosts = ["{{ api_base }}", "{{ api_fallback_base }}"]"#,
-            r#"allowed_outbound_hosts = ["https://api.weixin.qq.com"]"#,
-        );
-    let manifest = manifest.replace(
-        "source = \"target/",
-        &format!("source = \"{}/target/", repo().display()),
-    );
-    std::fs::write(dir.0.join("spin.toml"), manifest).unwrap();
     let mut cfg = HostConfig::new(&sim, Store::Memory);
-    cfg.manifest = dir.0.join("spin.toml");
+    cfg.manifest = manifest_with_outbound(&dir, &["https://api.weixin.qq.com"]);
     let host = Host::start(cfg);
-    let r = host.send(
-        "GET",
-        "/api/token",
-        &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
-        b"",
-    );
+    let r = host.admin_token();
     assert_eq!(
         (r.status, r.json()["error"].as_str()),
         (504, Some("upstream_timeout"))
@@ -88,12 +72,7 @@ fn request_log_lines_carry_no_query_secrets() {
     let host = Host::start(HostConfig::new(&sim, Store::Memory));
     let mut b = Browser::new(&host);
     b.login("scope=snsapi_userinfo", "&sim_decision=allow");
-    host.send(
-        "GET",
-        "/api/token",
-        &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
-        b"",
-    );
+    host.admin_token();
     let log = eventually(Duration::from_secs(5), "request log lines", || {
         let l = host.log();
         l.contains("GET /oauth/callback 302").then_some(l)

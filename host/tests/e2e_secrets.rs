@@ -60,12 +60,7 @@ fn no_secret_in_any_answer_or_log_line() {
     );
     answers.push(pushed["body"].to_string());
     // The one place a token may appear: /api/token, for the bearer of admin_key.
-    let token_answer = host.send(
-        "GET",
-        "/api/token",
-        &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
-        b"",
-    );
+    let token_answer = host.admin_token();
     assert_eq!(token_answer.status, 200);
 
     let c = sim.sim.config();

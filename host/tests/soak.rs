@@ -166,12 +166,7 @@ fn soak_mixed_traffic_with_random_faults() {
                             ("me", r.status, &[200, 401])
                         }
                         _ => {
-                            let r = host.send(
-                                "GET",
-                                "/api/token",
-                                &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
-                                b"",
-                            );
+                            let r = host.admin_token();
                             ("token", r.status, &[200, 502, 503, 504])
                         }
                     };

@@ -352,33 +352,17 @@ impl World {
     }
 }
 
-/// A minimal cookie jar: name → value from Set-Cookie headers.
-#[derive(Default, Clone, Debug)]
-pub struct Jar(pub HashMap<String, String>);
+#[path = "jar.rs"]
+mod jar;
+pub use jar::Jar;
 
 impl Jar {
+    /// Takes the cookies a response sets.
     pub fn absorb(&mut self, resp: &Response) {
-        for (k, v) in &resp.headers {
-            if k == "set-cookie" {
-                let pair = v.split(';').next().unwrap();
-                let (name, value) = pair.split_once('=').unwrap();
-                if value.is_empty() || v.contains("Max-Age=0") {
-                    self.0.remove(name);
-                } else {
-                    self.0.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
+        self.absorb_headers(resp.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
 
-    pub fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
+    /// The request with this jar's cookies.
     pub fn on(&self, req: Request) -> Request {
         if self.0.is_empty() {
             req

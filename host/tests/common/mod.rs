@@ -232,6 +232,16 @@ impl Host {
         self.output.lock().unwrap().clone()
     }
 
+    /// `GET /api/token` with the admin key.
+    pub fn admin_token(&self) -> Resp {
+        self.send(
+            "GET",
+            "/api/token",
+            &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
+            b"",
+        )
+    }
+
     /// The process id (for /proc readings).
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -409,30 +419,14 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// A cookie jar keyed by cookie name.
-#[derive(Default, Clone, Debug)]
-pub struct Jar(pub HashMap<String, String>);
+#[path = "../../../tests/support/jar.rs"]
+mod jar;
+pub use jar::Jar;
 
 impl Jar {
+    /// Takes the cookies a response sets.
     pub fn absorb(&mut self, r: &Resp) {
-        for (k, v) in &r.headers {
-            if k == "set-cookie" {
-                let (name, value) = v.split(';').next().unwrap().split_once('=').unwrap();
-                if value.is_empty() || v.contains("Max-Age=0") {
-                    self.0.remove(name);
-                } else {
-                    self.0.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
-    }
-
-    pub fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.absorb_headers(r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
 }
 
@@ -642,11 +636,21 @@ fn serve_hook(
 /// The repo's spin.toml with the webhook's origin added to the allow-list
 /// (as a user does for their own `message_webhook`), in a temp directory.
 pub fn manifest_allowing(dir: &TempDir, extra_host: &str) -> PathBuf {
+    manifest_with_outbound(dir, &["{{ api_base }}", extra_host])
+}
+
+/// The repo's spin.toml with `allowed_outbound_hosts = hosts`, in `dir`.
+pub fn manifest_with_outbound(dir: &TempDir, hosts: &[&str]) -> PathBuf {
+    let list = hosts
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let manifest = std::fs::read_to_string(repo().join("spin.toml"))
         .unwrap()
         .replace(
             r#"allowed_outbound_hosts = ["{{ api_base }}", "{{ api_fallback_base }}"]"#,
-            &format!(r#"allowed_outbound_hosts = ["{{{{ api_base }}}}", "{extra_host}"]"#),
+            &format!("allowed_outbound_hosts = [{list}]"),
         )
         .replace(
             "source = \"target/",
