@@ -39,9 +39,9 @@ impl MemoryStore {
         Ok(next)
     }
 
-    pub(super) fn swap(&self, key: &str, expected: Option<Vec<u8>>, value: Vec<u8>) -> Swap {
+    pub(super) fn swap(&self, key: &str, expected: &[u8], value: Vec<u8>) -> Swap {
         let mut map = self.map();
-        if expected.is_some() && map.get(key) != expected.as_ref() {
+        if map.get(key).map(Vec::as_slice) != Some(expected) {
             return Swap::Conflict;
         }
         map.insert(key.to_owned(), value);

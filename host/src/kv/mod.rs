@@ -124,13 +124,21 @@ impl Backend {
         }
     }
 
-    /// Writes `value` if `key` still holds `expected` (`None`: upsert).
+    /// Writes `value` if `key` still holds `expected`. Like Spin, a swap
+    /// without an expected value (the key was absent, or `current()` was
+    /// never called) is a plain upsert.
     pub async fn swap(&self, key: &str, expected: Option<Vec<u8>>, value: Vec<u8>) -> Result<Swap> {
+        let Some(expected) = expected else {
+            self.set(key, value).await?;
+            return Ok(Swap::Done);
+        };
         match self {
-            Self::Memory(m) => Ok(m.swap(key, expected, value)),
+            Self::Memory(m) => Ok(m.swap(key, &expected, value)),
             Self::Sqlite(s) => {
                 let key = key.to_owned();
-                s.clone().run(move |s| s.swap(&key, expected, value)).await
+                s.clone()
+                    .run(move |s| s.swap(&key, &expected, &value))
+                    .await
             }
             Self::Redis(r) => r.swap(key, expected, value).await,
         }
@@ -211,6 +219,29 @@ mod tests {
             "labels do not share keys"
         );
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn redis_backend_follows_spin_semantics() {
+        // `cargo xtask test` installs redis-server; it runs on a throwaway port.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (installed by cargo xtask test)");
+        let url = format!("redis://127.0.0.1:{port}");
+        let mut backend = None;
+        for _ in 0..100 {
+            if let Ok(b) = Backend::open("default", &StoreSpec::Redis(url.clone())).await {
+                backend = Some(b);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        exercise(backend.expect("redis-server started")).await;
+        let _ = server.kill();
+        let _ = server.wait();
     }
 
     #[tokio::test]

@@ -71,16 +71,7 @@ impl RedisStore {
         Ok(self.conn.clone().incr(key, delta).await?)
     }
 
-    pub(super) async fn swap(
-        &self,
-        key: &str,
-        expected: Option<Vec<u8>>,
-        value: Vec<u8>,
-    ) -> Result<Swap> {
-        let Some(expected) = expected else {
-            self.set(key, value).await?;
-            return Ok(Swap::Done);
-        };
+    pub(super) async fn swap(&self, key: &str, expected: Vec<u8>, value: Vec<u8>) -> Result<Swap> {
         let done: i64 = redis::Script::new(SWAP)
             .key(key)
             .arg(expected)

@@ -112,16 +112,7 @@ impl SqliteStore {
         Ok(next)
     }
 
-    pub(super) fn swap(
-        &self,
-        key: &str,
-        expected: Option<Vec<u8>>,
-        value: Vec<u8>,
-    ) -> Result<Swap> {
-        let Some(expected) = expected else {
-            self.set(key, &value)?;
-            return Ok(Swap::Done);
-        };
+    pub(super) fn swap(&self, key: &str, expected: &[u8], value: &[u8]) -> Result<Swap> {
         let changed = self.conn().execute(
             "UPDATE spin_key_value SET value = ?4 WHERE store = ?1 AND key = ?2 AND value = ?3",
             params![self.label, key, expected, value],
