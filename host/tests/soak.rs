@@ -54,7 +54,9 @@ fn soak_mixed_traffic_with_random_faults() {
         token_ttl_secs: 320,
         ..Default::default()
     });
-    let host = Host::start(HostConfig::new(&sim, Store::Memory));
+    // Sessions and tokens live in Redis, so the host's RSS measures the host, not the data.
+    let redis = Redis::start();
+    let host = Host::start(HostConfig::new(&sim, Store::Redis(redis.url.clone())));
     let pid = host.pid();
     let stop = Arc::new(AtomicBool::new(false));
     let statuses: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
