@@ -16,13 +16,15 @@ use wxmp::ports::{
 };
 use wxmp_sim::{Reply, Sim, SimConfig, SimRequest};
 
-pub const PUBLIC_URL: &str = "https://m.example.com";
+#[path = "account.rs"]
+mod account;
+#[allow(unused_imports)]
+pub use account::{account_vars, ADMIN_KEY, PUBLIC_URL, SESSION_SECRET};
+
 pub const API_BASE: &str = "http://api.sim";
 pub const FALLBACK_BASE: &str = "http://api2.sim";
 pub const OAUTH_BASE: &str = "http://open.sim";
 pub const SERVER_TOKEN: &str = "spamtest";
-pub const SESSION_SECRET: &str = "test-session-secret-0123456789abcdef";
-pub const ADMIN_KEY: &str = "admin-key-0123456789";
 
 /// A key-value store that, like Spin's SQLite store, refuses `increment`
 /// on a key that holds anything but an 8-byte little-endian counter.
@@ -234,24 +236,15 @@ pub struct World {
 }
 
 pub fn base_vars(sim: &SimConfig) -> HashMap<String, String> {
-    [
-        ("app_id", sim.app_id.as_str()),
-        ("app_secret", sim.app_secret.as_str()),
-        ("token", SERVER_TOKEN),
-        ("public_url", PUBLIC_URL),
-        (
-            "allowed_origins",
-            "https://m.example.com,http://localhost:3000",
-        ),
-        ("session_secret", SESSION_SECRET),
-        ("admin_key", ADMIN_KEY),
+    let mut vars = account_vars(sim, SERVER_TOKEN);
+    for (k, v) in [
         ("api_base", API_BASE),
         ("api_fallback_base", FALLBACK_BASE),
         ("oauth_base", OAUTH_BASE),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    ] {
+        vars.insert(k.to_owned(), v.to_owned());
+    }
+    vars
 }
 
 impl World {

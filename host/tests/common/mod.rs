@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use wxmp_sim::{Sim, SimConfig};
 
-pub const PUBLIC_URL: &str = "https://m.example.com";
-pub const SESSION_SECRET: &str = "e2e-session-secret-0123456789abcdef";
-pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789";
+#[path = "../../../tests/support/account.rs"]
+mod account;
+#[allow(unused_imports)]
+pub use account::{account_vars, ADMIN_KEY, PUBLIC_URL, SESSION_SECRET};
 /// The Token the simulator signs pushes with (hosts are configured with it).
 pub const SERVER_TOKEN: &str = "simtoken";
 
@@ -134,25 +135,14 @@ pub struct HostConfig {
 
 impl HostConfig {
     pub fn new(sim: &SimHandle, store: Store) -> Self {
-        let c = sim.sim.config();
-        let vars = [
-            ("app_id", c.app_id.as_str()),
-            ("app_secret", c.app_secret.as_str()),
-            ("token", SERVER_TOKEN),
-            ("public_url", PUBLIC_URL),
-            (
-                "allowed_origins",
-                "https://m.example.com,http://localhost:3000",
-            ),
-            ("session_secret", SESSION_SECRET),
-            ("admin_key", ADMIN_KEY),
+        let mut vars = account_vars(sim.sim.config(), SERVER_TOKEN);
+        for (k, v) in [
             ("api_base", &sim.url),
             ("oauth_base", &sim.url),
             ("encoding_aes_key", &sim.sim.config().encoding_aes_key),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        ] {
+            vars.insert(k.to_owned(), v.clone());
+        }
         Self {
             manifest: repo().join("spin.toml"),
             store,
