@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::crypto;
 use super::error::Error;
 use super::types::{AesKey, AppId, ServerToken};
-use super::verify::{check_server_signature, sorted_sha1};
+use super::verify::{check_server_signature, check_sorted_signature, sorted_sha1};
 use super::xml::{self, cdata, Node};
 
 /// The query WeChat sends with a push.
@@ -64,13 +64,10 @@ pub fn open(
         .msg_signature
         .as_deref()
         .ok_or(Error::InvalidSignature)?;
-    let expected = sorted_sha1(&[token.secret(), &query.timestamp, &query.nonce, encrypt]);
-    if !super::mac::equal(
-        expected.as_bytes(),
-        msg_signature.to_ascii_lowercase().as_bytes(),
-    ) {
-        return Err(Error::InvalidSignature);
-    }
+    check_sorted_signature(
+        &[token.secret(), &query.timestamp, &query.nonce, encrypt],
+        msg_signature,
+    )?;
     let inner = crypto::decrypt(key, app_id, encrypt)?;
     Ok(Incoming {
         fields: xml::parse(&inner)?,

@@ -33,7 +33,14 @@ pub fn check_server_signature(
     timestamp: &str,
     nonce: &str,
 ) -> Result<(), Error> {
-    let expected = server_signature(token, timestamp, nonce);
+    check_sorted_signature(&[token.secret(), timestamp, nonce], signature)
+}
+
+/// Ok when `signature` is [`sorted_sha1`] of `parts`, compared in constant
+/// time (case-insensitively): the one check behind `signature` and
+/// `msg_signature`.
+pub fn check_sorted_signature(parts: &[&str], signature: &str) -> Result<(), Error> {
+    let expected = sorted_sha1(parts);
     if mac::equal(
         expected.as_bytes(),
         signature.to_ascii_lowercase().as_bytes(),
