@@ -6,21 +6,25 @@ use crate::core::error::Error;
 use crate::ports::KeyValue;
 use spin_sdk::wit::wasi::keyvalue::{atomics, store};
 
-/// The `default` store, or why it could not be opened.
+/// The `default` store, opened on first use: routes that never touch the
+/// store (health, verification, the script) make no host call for it.
 pub struct SpinKv {
-    bucket: Result<store::Bucket, Error>,
+    bucket: std::cell::OnceCell<Result<store::Bucket, Error>>,
 }
 
 impl SpinKv {
-    /// Opens `default`; failures surface on first use, as `Error::Storage`.
+    /// A handle on `default`; opening failures surface on first use, as `Error::Storage`.
     pub fn open_default() -> Self {
         Self {
-            bucket: store::open("default").map_err(storage_error),
+            bucket: std::cell::OnceCell::new(),
         }
     }
 
     fn bucket(&self) -> Result<&store::Bucket, Error> {
-        self.bucket.as_ref().map_err(Clone::clone)
+        self.bucket
+            .get_or_init(|| store::open("default").map_err(storage_error))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 
