@@ -90,12 +90,12 @@ fn an_unreachable_api_host_fails_over_to_api_fallback_base() {
     let r = host.admin_token();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(sim.calls("/cgi-bin/stable_token"), 1);
-    let log = host.log();
     assert!(
-        log.contains(
+        host.wait_log(
             "/cgi-bin/stable_token failed (ErrorCode::ConnectionRefused); trying 127.0.0.1"
         ),
-        "{log}"
+        "{}",
+        host.log()
     );
 }
 
@@ -134,5 +134,5 @@ fn a_lease_holder_that_dies_mid_refresh_is_replaced_by_one_other_instance() {
         2,
         "exactly one other fetch"
     );
-    assert!(b.log().contains("taking over"), "{}", b.log());
+    assert!(b.wait_log("taking over"), "{}", b.log());
 }

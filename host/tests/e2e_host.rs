@@ -61,9 +61,11 @@ fn outbound_hosts_outside_the_allow_list_are_refused() {
         sim.sim.all_calls().is_empty(),
         "nothing reached the simulator"
     );
-    assert!(host
-        .log()
-        .contains("refused: not in allowed_outbound_hosts"));
+    assert!(
+        host.wait_log("refused: not in allowed_outbound_hosts"),
+        "{}",
+        host.log()
+    );
 }
 
 #[test]

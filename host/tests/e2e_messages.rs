@@ -117,7 +117,7 @@ fn a_slow_webhook_still_lets_wechat_hear_success_in_time() {
         started.elapsed()
     );
     assert!(
-        host.log().contains("webhook POST 127.0.0.1/hook failed"),
+        host.wait_log("webhook POST 127.0.0.1/hook failed"),
         "{}",
         host.log()
     );
@@ -198,8 +198,7 @@ fn webhook_errors_wrong_appid_and_bad_msg_signature() {
     );
     assert_eq!(hook.count(), 1);
     assert!(
-        host.log()
-            .contains("webhook POST 127.0.0.1/hook failed (status=500)"),
+        host.wait_log("webhook POST 127.0.0.1/hook failed (status=500)"),
         "{}",
         host.log()
     );

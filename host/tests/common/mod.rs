@@ -237,6 +237,19 @@ impl Host {
         self.child.id()
     }
 
+    /// True once `needle` shows up in the output (within 5 s): log lines
+    /// arrive through a pipe, after the response that caused them.
+    pub fn wait_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// Kills the process at once, as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -252,7 +265,17 @@ impl Host {
         eventually(Duration::from_secs(15), "wxmp-host to exit", || {
             self.child.try_wait().ok().flatten()
         });
-        self.log()
+        // The pipes drain after the exit: wait until the output stops growing.
+        let mut last = self.log();
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = self.log();
+            if now.len() == last.len() {
+                break;
+            }
+            last = now;
+        }
+        last
     }
 }
 
