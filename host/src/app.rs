@@ -19,6 +19,7 @@ use crate::manifest::Manifest;
 use crate::outbound::OutboundPolicy;
 use crate::runtime_config::StoreSpec;
 use crate::state::{ComponentShared, HostState};
+use crate::stats::Stats;
 use crate::variables;
 
 /// Instances that may run at once (one per in-flight request).
@@ -42,6 +43,8 @@ pub struct App {
     pub components: HashMap<String, Served>,
     /// Opened stores by label (for the banner).
     pub stores: Arc<BTreeMap<String, Backend>>,
+    /// Request timings, summarised at shutdown.
+    pub stats: Arc<Stats>,
 }
 
 /// Builds the engine: component model, async, epoch interruption, pooling.
@@ -146,6 +149,7 @@ pub async fn load(
         manifest,
         components,
         stores,
+        stats: Arc::default(),
     })
 }
 

@@ -16,6 +16,7 @@ mod runtime_config;
 mod sandbox;
 mod server;
 mod state;
+mod stats;
 mod variables;
 
 use std::collections::HashMap;

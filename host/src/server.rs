@@ -22,6 +22,7 @@ use wasmtime_wasi_http::WasiHttpView;
 use crate::app::App;
 use crate::log::Log;
 use crate::state::HostState;
+use crate::stats::Stats;
 
 /// Epoch ticks per second; a request may run this many seconds of guest time.
 const TICKS_PER_SEC: u64 = 10;
@@ -64,6 +65,9 @@ pub async fn serve(
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(10)) => log.warn("requests still running after 10 s; stopping anyway"),
     }
+    if let Some(line) = app.stats.summary() {
+        log.info(&line);
+    }
     Ok(())
 }
 
@@ -81,7 +85,7 @@ async fn handle(
         .route(&path)
         .and_then(|id| app.components.get(id))
     {
-        Some(served) => run(served, req).await.unwrap_or_else(|e| {
+        Some(served) => run(served, &app.stats, req).await.unwrap_or_else(|e| {
             log.error(&format!("{method} {path}: {e:#}"));
             host_error(500, "internal", "the component failed to answer")
         }),
@@ -95,7 +99,12 @@ async fn handle(
     Ok(response)
 }
 
-async fn run(served: &crate::app::Served, req: Request<Incoming>) -> Result<Response<Body>> {
+async fn run(
+    served: &crate::app::Served,
+    stats: &Arc<Stats>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>> {
+    let started = Instant::now();
     let mut store = Store::new(served.pre.engine(), HostState::new(served.shared.clone()));
     store.set_epoch_deadline(REQUEST_LIMIT_SECS * TICKS_PER_SEC);
     store.epoch_deadline_async_yield_and_update(REQUEST_LIMIT_SECS * TICKS_PER_SEC);
@@ -106,12 +115,17 @@ async fn run(served: &crate::app::Served, req: Request<Incoming>) -> Result<Resp
         .new_incoming_request(Scheme::Http, req)?;
     let out = store.data_mut().http().new_response_outparam(sender)?;
     let pre = served.pre.clone();
+    let stats = stats.clone();
     let task = tokio::task::spawn(async move {
         let proxy = pre.instantiate_async(&mut store).await?;
-        proxy
+        let instantiated = Instant::now();
+        stats.instantiate.record(instantiated - started);
+        let handled = proxy
             .wasi_http_incoming_handler()
             .call_handle(&mut store, incoming, out)
-            .await
+            .await;
+        stats.handle.record(instantiated.elapsed());
+        handled
     });
     match receiver.await {
         Ok(Ok(resp)) => Ok(resp.map(|b| b.map_err(anyhow::Error::from).boxed_unsync())),

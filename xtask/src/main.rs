@@ -12,6 +12,10 @@
 //!   regression inputs; installs cargo-fuzz when missing. Stable Rust, no
 //!   sanitizer (the code under test is safe Rust: panics are what we hunt).
 //! - `soak [SECS]`: the mixed-traffic soak through wxmp-host (default 600 s).
+//! - `bench [ARGS…]`: the performance benchmark (docs/PERFORMANCE.md):
+//!   builds the component, wxmp-host and the native reference in the `host`
+//!   profile, installs wrk via apt-get when missing, and runs `wxmp-bench`
+//!   (`--seconds`, `--connections`, `--threads`, `--burst`, `--out`).
 //! - `compose`: builds the example consumer and composes it with wxmp
 //!   (`wac plug`, installing wac-cli from crates.io when missing) into
 //!   `target/composed.wasm`.
@@ -48,6 +52,38 @@ fn main() {
                 }
             }),
         "build" => build_component(),
+        "bench" => build_component()
+            .and_then(|()| ensure_apt("wrk", &["wrk"]))
+            .and_then(|()| {
+                cargo(&[
+                    "build",
+                    "--locked",
+                    "--profile",
+                    "host",
+                    "-p",
+                    "wxmp-host",
+                    "-p",
+                    "wxmp-bench",
+                ])
+            })
+            .and_then(|()| {
+                let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+                let mut run_args = vec![
+                    "run",
+                    "--locked",
+                    "--profile",
+                    "host",
+                    "-p",
+                    "wxmp-bench",
+                    "--bin",
+                    "wxmp-bench",
+                    "--",
+                    "--root",
+                    root,
+                ];
+                run_args.extend(args[1..].iter().map(String::as_str));
+                cargo(&run_args)
+            }),
         "compose" => build_component().and_then(|()| compose()),
         "fuzz" => fuzz(number_arg(&args, 5)),
         "soak" => build_component().and_then(|()| {
@@ -68,7 +104,7 @@ fn main() {
             )
         }),
         _ => {
-            eprintln!("usage: cargo xtask <sandbox|test|build|compose|fuzz [SECS]|soak [SECS]>");
+            eprintln!("usage: cargo xtask <sandbox|test|build|compose|bench [ARGS]|fuzz [SECS]|soak [SECS]>");
             exit(2);
         }
     };
@@ -183,13 +219,11 @@ fn compose() -> Result<(), String> {
 }
 
 /// Installs Debian `packages` when `probe` is not on the PATH (the
-/// multi-host tests need a real Redis, the browser tests Chromium).
+/// multi-host tests need a real Redis, the browser tests Chromium, the
+/// benchmark wrk). Whether the probe runs is what counts: `wrk --version`
+/// exits 1.
 fn ensure_apt(probe: &str, packages: &[&str]) -> Result<(), String> {
-    if Command::new(probe)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
+    if Command::new(probe).arg("--version").output().is_ok() {
         return Ok(());
     }
     eprintln!("{probe} not found; installing {packages:?} with apt-get");

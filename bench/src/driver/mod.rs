@@ -1,0 +1,247 @@
+//! One benchmark run: wxmp-sim in process, then wxmp-host serving the
+//! component and the native reference in turn — each one cold-burst first,
+//! then loaded warm on every route — and a report with the targets.
+
+pub mod client;
+pub mod procs;
+pub mod report;
+pub mod wrk;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use procs::{free_addr, Server};
+use report::{Measured, Report, RouteRow};
+use wrk::Shape;
+use wxmp_sim::server::SimServer;
+use wxmp_sim::{Sim, SimConfig};
+
+/// The server Token `/wx` is verified with.
+const SERVER_TOKEN: &str = "benchtoken";
+/// WeChat's endpoints whose calls the cold burst counts.
+const TOKEN_PATHS: [&str; 2] = ["/cgi-bin/stable_token", "/cgi-bin/token"];
+const TICKET_PATH: &str = "/cgi-bin/ticket/getticket";
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The repository (spin.toml and the built component).
+    pub root: PathBuf,
+    /// Where wxmp-host and wxmp-native are.
+    pub bins: PathBuf,
+    /// Scratch files and logs.
+    pub work: PathBuf,
+    /// Load shape.
+    pub shape: Shape,
+    /// Clients in the cold burst.
+    pub burst: usize,
+}
+
+/// The routes loaded warm, in report order.
+pub const ROUTES: [&str; 3] = ["GET /jssdk/config", "GET /wx", "GET /api/me"];
+
+/// Runs everything and returns the report.
+pub fn run(opts: &Options) -> Result<Report, String> {
+    std::fs::create_dir_all(&opts.work).map_err(|e| format!("{}: {e}", opts.work.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio: {e}"))?;
+    let sim = Arc::new(Sim::new(SimConfig::default()));
+    let sim_server = runtime
+        .block_on(wxmp_sim::server::start(free_addr()?, sim.clone()))
+        .map_err(|e| format!("wxmp-sim: {e}"))?;
+
+    let component = opts.root.join("target/wasm32-wasip2/release/wxmp.wasm");
+    let component_bytes = std::fs::metadata(&component)
+        .map_err(|e| format!("{}: {e} (cargo xtask build)", component.display()))?
+        .len();
+
+    let host = measure(opts, &sim_server, Target::Host)?;
+    let native = measure(opts, &sim_server, Target::Native)?;
+    let rows = ROUTES
+        .iter()
+        .enumerate()
+        .map(|(i, route)| RouteRow {
+            route: (*route).to_owned(),
+            wasm: host.loads[i].clone(),
+            native: native.loads[i].clone(),
+        })
+        .collect();
+    Ok(Report {
+        shape: opts.shape.clone(),
+        rows,
+        host,
+        native,
+        component_bytes,
+        burst: opts.burst,
+    })
+}
+
+/// Which server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Host,
+    Native,
+}
+
+/// Starts `target` against the simulator, cold-bursts it, loads each route
+/// warm while sampling its memory, and stops it.
+fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, String> {
+    let addr = free_addr()?;
+    let public_url = format!("http://{addr}");
+    let config = sim.sim.config();
+    let variables: HashMap<&str, String> = HashMap::from([
+        ("app_id", config.app_id.clone()),
+        ("app_secret", config.app_secret.clone()),
+        ("token", SERVER_TOKEN.to_owned()),
+        ("public_url", public_url.clone()),
+        (
+            "session_secret",
+            "bench-session-secret-0123456789abcdef".to_owned(),
+        ),
+        ("api_base", sim.url()),
+        ("oauth_base", sim.url()),
+    ]);
+    let (name, mut cmd) = match target {
+        Target::Host => {
+            let runtime_config = opts.work.join("runtime-config.toml");
+            std::fs::write(
+                &runtime_config,
+                "[key_value_store.default]\ntype = \"memory\"\n",
+            )
+            .map_err(|e| format!("{}: {e}", runtime_config.display()))?;
+            let mut cmd = Command::new(opts.bins.join("wxmp-host"));
+            cmd.arg("up")
+                .arg("-f")
+                .arg(opts.root.join("spin.toml"))
+                .arg("--listen")
+                .arg(addr.to_string())
+                .arg("--runtime-config-file")
+                .arg(&runtime_config);
+            ("wxmp-host", cmd)
+        }
+        Target::Native => {
+            let mut cmd = Command::new(opts.bins.join("wxmp-native"));
+            cmd.arg("--listen").arg(addr.to_string());
+            ("wxmp-native", cmd)
+        }
+    };
+    for (k, v) in &variables {
+        cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
+    }
+    let server = Server::start(name, cmd, addr, &opts.work.join(format!("{name}.log")))?;
+
+    // Cold: the store is empty; every client needs the token and the ticket.
+    let page = format!("{public_url}/pay/checkout?item=42");
+    let jssdk = format!("{public_url}/jssdk/config?url={}", encode(&page));
+    sim.sim.reset_calls();
+    let burst = client::burst(&jssdk, opts.burst);
+    let calls = sim.sim.all_calls();
+    let token_fetches = TOKEN_PATHS
+        .iter()
+        .map(|p| calls.get(*p).copied().unwrap_or(0))
+        .sum();
+    let ticket_fetches = calls.get(TICKET_PATH).copied().unwrap_or(0);
+
+    let cookie = client::login(&public_url)?;
+    let (timestamp, nonce) = ("1700000000", "bench-nonce");
+    let signature = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, timestamp, nonce]);
+    let wx = format!(
+        "{public_url}/wx?signature={signature}&timestamp={timestamp}&nonce={nonce}&echostr=bench-echo"
+    );
+    let me = format!("{public_url}/api/me");
+    let runs: [(&str, Vec<(&str, &str)>); 3] = [
+        (jssdk.as_str(), vec![]),
+        (wx.as_str(), vec![]),
+        (me.as_str(), vec![("cookie", cookie.as_str())]),
+    ];
+    let mut loads = Vec::new();
+    let mut peak_rss_kib = 0;
+    for (url, headers) in &runs {
+        let (load, rss) = with_rss_sampling(server.pid(), || wrk::run(&opts.shape, url, headers));
+        let load = load?;
+        if load.failures > 0 {
+            return Err(format!(
+                "{name}: {} failed requests loading {url}; see {}",
+                load.failures,
+                server.log.display()
+            ));
+        }
+        peak_rss_kib = peak_rss_kib.max(rss);
+        loads.push(load);
+    }
+    let idle_rss_kib = server.rss_kib();
+    let log = server.stop();
+    let timings = log
+        .lines()
+        .find(|l| l.contains(" instances; instantiate "))
+        .map(|l| l.trim_start_matches("wxmp-host: ").to_owned());
+    if target == Target::Host && timings.is_none() {
+        return Err(format!(
+            "wxmp-host printed no timings at shutdown; see {}",
+            opts.work.display()
+        ));
+    }
+    Ok(Measured {
+        loads,
+        peak_rss_kib,
+        idle_rss_kib,
+        burst,
+        token_fetches,
+        ticket_fetches,
+        timings,
+    })
+}
+
+/// Runs `f` while sampling `pid`'s resident memory every 100 ms; returns
+/// `f`'s result and the highest sample.
+fn with_rss_sampling<T>(pid: u32, f: impl FnOnce() -> T) -> (T, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(procs::status_kib(pid, "VmRSS:"), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let out = f();
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    (out, peak.load(Ordering::Relaxed))
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The machine, for the report's header.
+pub fn machine() -> BTreeMap<&'static str, String> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    BTreeMap::from([
+        ("cpu", cpu),
+        ("cores", cores.to_string()),
+        ("kernel", kernel),
+    ])
+}

@@ -1,0 +1,171 @@
+//! Where a request's time goes inside the host — instantiating the component
+//! and running its handler — kept in lock-free log-scale histograms and
+//! summarised in one line at shutdown, so a benchmark can read it without
+//! the host answering anything Spin would not.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Sub-buckets per power of two: 8 gives about 9 % resolution.
+const SUB_BITS: u32 = 3;
+const SUB: usize = 1 << SUB_BITS;
+/// Powers of two covered (1 ns … about 18 minutes).
+const POWERS: usize = 40;
+
+/// A histogram of durations.
+pub struct Histogram {
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    sum_ns: AtomicU64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self {
+            buckets: (0..POWERS * SUB).map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_ns: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Histogram {
+    /// Counts one duration.
+    pub fn record(&self, d: Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.buckets[bucket(ns).min(POWERS * SUB - 1)].fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// How many durations were counted.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The mean, in microseconds.
+    pub fn mean_us(&self) -> f64 {
+        let n = self.count().max(1);
+        self.sum_ns.load(Ordering::Relaxed) as f64 / n as f64 / 1000.0
+    }
+
+    /// The `q` quantile (0..=1), in microseconds, to the bucket's resolution.
+    pub fn quantile_us(&self, q: f64) -> f64 {
+        let n = self.count();
+        if n == 0 {
+            return 0.0;
+        }
+        let rank = ((n as f64 * q).ceil() as u64).clamp(1, n);
+        let mut seen = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            seen += b.load(Ordering::Relaxed);
+            if seen >= rank {
+                return midpoint(i) / 1000.0;
+            }
+        }
+        midpoint(self.buckets.len() - 1) / 1000.0
+    }
+
+    /// `p50 A µs, p99 B µs, mean C µs`.
+    pub fn summary(&self) -> String {
+        format!(
+            "p50 {:.1} µs, p99 {:.1} µs, mean {:.1} µs",
+            self.quantile_us(0.5),
+            self.quantile_us(0.99),
+            self.mean_us()
+        )
+    }
+}
+
+/// The bucket of `ns` (≥ 1): its power of two, then the next `SUB_BITS` bits.
+fn bucket(ns: u64) -> usize {
+    let power = 63 - ns.leading_zeros();
+    if power < SUB_BITS {
+        return ns as usize;
+    }
+    let sub = (ns >> (power - SUB_BITS)) as usize & (SUB - 1);
+    (power - SUB_BITS + 1) as usize * SUB + sub
+}
+
+/// The middle of bucket `i`, in nanoseconds.
+fn midpoint(i: usize) -> f64 {
+    if i < SUB {
+        return i as f64;
+    }
+    let power = (i / SUB) as u32 + SUB_BITS - 1;
+    let sub = (i % SUB) as u64;
+    let low = (1u64 << power) + (sub << (power - SUB_BITS));
+    low as f64 + (1u64 << (power - SUB_BITS)) as f64 / 2.0
+}
+
+/// The host's request timings.
+#[derive(Default)]
+pub struct Stats {
+    /// Store creation and instantiation from the pre-instantiated component.
+    pub instantiate: Histogram,
+    /// The guest's `incoming-handler.handle`, until it returns.
+    pub handle: Histogram,
+}
+
+impl Stats {
+    /// The shutdown line, or `None` when nothing ran.
+    pub fn summary(&self) -> Option<String> {
+        (self.instantiate.count() > 0).then(|| {
+            format!(
+                "{} instances; instantiate {}; handle {}",
+                self.instantiate.count(),
+                self.instantiate.summary(),
+                self.handle.summary()
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_ordered_and_midpoints_fall_inside_them() {
+        let mut last = 0;
+        for ns in [
+            1u64,
+            2,
+            7,
+            8,
+            9,
+            15,
+            16,
+            17,
+            1000,
+            1023,
+            1024,
+            1_000_000,
+            1 << 38,
+        ] {
+            let b = bucket(ns);
+            assert!(b >= last, "bucket({ns}) = {b} < {last}");
+            last = b;
+            let mid = midpoint(b);
+            assert!(
+                (mid - ns as f64).abs() <= ns as f64 / 8.0 + 1.0,
+                "{ns} ns lands in a bucket centred at {mid}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantiles_come_from_the_recorded_values() {
+        let h = Histogram::default();
+        for us in 1..=100u64 {
+            h.record(Duration::from_micros(us));
+        }
+        assert_eq!(h.count(), 100);
+        let p50 = h.quantile_us(0.5);
+        let p99 = h.quantile_us(0.99);
+        assert!((46.0..=54.0).contains(&p50), "p50 {p50}");
+        assert!((92.0..=104.0).contains(&p99), "p99 {p99}");
+        assert!((h.mean_us() - 50.5).abs() < 0.01);
+        assert_eq!(Histogram::default().quantile_us(0.5), 0.0);
+    }
+}
