@@ -17,9 +17,20 @@ const WASI_DEPS: &[&str] = &[
     "sockets@0.2.0",
 ];
 
+/// The component's shadow-stack size.
+const WASM_STACK_BYTES: u32 = 128 * 1024;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=wit/wechat-mp.wit");
+    if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("wasm32") {
+        // A 128 KiB shadow stack instead of Rust's 1 MiB default: every
+        // request gets a fresh instance whose dirty pages the host resets,
+        // and the stack sits below the data, so a smaller one shrinks what
+        // is reset per request (docs/PERFORMANCE.md). wxmp's deepest path
+        // (serde_json's 128-level limit) needs a fraction of it.
+        println!("cargo:rustc-link-arg-cdylib=-zstack-size={WASM_STACK_BYTES}");
+    }
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let Some(spin_wit) = registry_wit_dir().or_else(|| metadata_wit_dir(&root)) else {

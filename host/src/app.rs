@@ -25,6 +25,9 @@ use crate::variables;
 /// Instances that may run at once (one per in-flight request).
 pub const MAX_INSTANCES: u32 = 1000;
 
+/// Bytes of memory (and of tables) kept mapped per pooled instance slot.
+pub const KEEP_RESIDENT_BYTES: usize = 1 << 20;
+
 /// A component ready to serve.
 pub struct Served {
     /// Pre-instantiated component.
@@ -52,12 +55,23 @@ pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // For profiling (docs/PERFORMANCE.md): name JIT code in /tmp/perf-PID.map.
+    if std::env::var_os("WXMP_HOST_PERF_MAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(MAX_INSTANCES);
     pool.total_core_instances(MAX_INSTANCES * 4);
     pool.total_memories(MAX_INSTANCES * 2);
     pool.total_tables(MAX_INSTANCES * 4);
     pool.max_memory_size(256 << 20);
+    // Reset a finished instance's memory and tables with memset/memcpy up to
+    // these sizes instead of madvise: a fresh instance per request would
+    // otherwise take a copy-on-write fault on every page it touches, each a
+    // TLB shootdown across cores (docs/PERFORMANCE.md). wxmp touches about
+    // 320 KiB per request; idle slots keep at most this much resident.
+    pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
+    pool.table_keep_resident(KEEP_RESIDENT_BYTES);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     ax(Engine::new(&config))
 }

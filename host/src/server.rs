@@ -68,6 +68,7 @@ pub async fn serve(
     if let Some(line) = app.stats.summary() {
         log.info(&line);
     }
+    log.flush();
     Ok(())
 }
 
@@ -124,7 +125,10 @@ async fn run(
             .wasi_http_incoming_handler()
             .call_handle(&mut store, incoming, out)
             .await;
-        stats.handle.record(instantiated.elapsed());
+        let handled_at = Instant::now();
+        stats.handle.record(handled_at - instantiated);
+        drop(store);
+        stats.release.record(handled_at.elapsed());
         handled
     });
     match receiver.await {

@@ -105,6 +105,8 @@ pub struct Stats {
     pub instantiate: Histogram,
     /// The guest's `incoming-handler.handle`, until it returns.
     pub handle: Histogram,
+    /// Dropping the store: the instance's memory reset for its next use.
+    pub release: Histogram,
 }
 
 impl Stats {
@@ -112,10 +114,11 @@ impl Stats {
     pub fn summary(&self) -> Option<String> {
         (self.instantiate.count() > 0).then(|| {
             format!(
-                "{} instances; instantiate {}; handle {}",
+                "{} instances; instantiate {}; handle {}; release {}",
                 self.instantiate.count(),
                 self.instantiate.summary(),
-                self.handle.summary()
+                self.handle.summary(),
+                self.release.summary()
             )
         })
     }

@@ -6,6 +6,9 @@
 use base64::engine::general_purpose::GeneralPurposeConfig;
 use base64::engine::{DecodePaddingMode, GeneralPurpose};
 use base64::Engine;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
 use url::Url;
 
 use super::error::Error;
@@ -53,39 +56,44 @@ pub enum TokenMode {
 /// One setting: its value, or the problem (naming the variable) that stops it.
 pub type Setting<T> = Result<T, String>;
 
-/// The parsed configuration.
-#[derive(Clone, Debug)]
+/// Where variables come from (Spin's `variables::get` in the component).
+type Source = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The configuration, read and parsed lazily: a variable is fetched and
+/// parsed the first time a route needs it. Each request gets a fresh
+/// component instance, so reading all fifteen eagerly would pay fifteen host
+/// calls and several URL parses for settings most routes never look at.
+#[derive(Clone)]
 pub struct Config {
-    /// `app_id`.
-    pub app_id: Setting<AppId>,
-    /// `app_secret`.
-    pub app_secret: Setting<AppSecret>,
-    /// `token` (server configuration Token).
-    pub token: Setting<ServerToken>,
-    /// `encoding_aes_key`, decoded; `Ok(None)` when unset (plaintext mode only).
-    pub aes_key: Setting<Option<AesKey>>,
-    /// `public_url`.
-    pub public_url: Setting<Url>,
-    /// `allowed_origins`, defaulting to the origin of `public_url`.
-    pub allowed_origins: Setting<AllowedOrigins>,
-    /// `session_secret`.
-    pub session_secret: Setting<SessionSecret>,
-    /// `admin_key`; `Ok(None)` disables `GET /api/token`.
-    pub admin_key: Setting<Option<AdminKey>>,
-    /// `token_mode`.
-    pub token_mode: Setting<TokenMode>,
-    /// `api_base`.
-    pub api_base: Setting<Url>,
-    /// `api_fallback_base`; `Ok(None)` when there is none.
-    pub api_fallback_base: Setting<Option<Url>>,
-    /// `oauth_base`.
-    pub oauth_base: Setting<Url>,
-    /// `message_webhook`; `Ok(None)` when pushes are only acknowledged.
-    pub message_webhook: Setting<Option<Url>>,
-    /// `demo`: serve the demo page at `/` (off in production).
-    pub demo: Setting<bool>,
-    /// `jssdk_script_url`: the jweixin script the demo page loads.
-    pub jssdk_script_url: Setting<Url>,
+    source: Source,
+    cells: Cells,
+}
+
+/// Each setting, parsed once.
+#[derive(Clone, Default)]
+struct Cells {
+    app_id: OnceLock<Setting<AppId>>,
+    app_secret: OnceLock<Setting<AppSecret>>,
+    token: OnceLock<Setting<ServerToken>>,
+    aes_key: OnceLock<Setting<Option<AesKey>>>,
+    public_url: OnceLock<Setting<Url>>,
+    allowed_origins: OnceLock<Setting<AllowedOrigins>>,
+    session_secret: OnceLock<Setting<SessionSecret>>,
+    admin_key: OnceLock<Setting<Option<AdminKey>>>,
+    token_mode: OnceLock<Setting<TokenMode>>,
+    api_base: OnceLock<Setting<Url>>,
+    api_fallback_base: OnceLock<Setting<Option<Url>>>,
+    oauth_base: OnceLock<Setting<Url>>,
+    message_webhook: OnceLock<Setting<Option<Url>>>,
+    demo: OnceLock<Setting<bool>>,
+    jssdk_script_url: OnceLock<Setting<Url>>,
+}
+
+/// Never prints values: several are secrets.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config").finish_non_exhaustive()
+    }
 }
 
 /// Hands out a setting or the `Error::Config` that names its problem.
@@ -96,88 +104,186 @@ pub fn need<T>(setting: &Setting<T>) -> Result<&T, Error> {
 }
 
 impl Config {
-    /// Parses every variable through `get` (an unset or empty value is `None`).
-    pub fn load(get: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &str| get(name).ok_or_else(|| format!("{name}: not set"));
-
-        let public_url = required("public_url").and_then(|v| parse_base_url("public_url", &v));
-        let allowed_origins = match (get("allowed_origins"), &public_url) {
-            (Some(list), _) => {
-                AllowedOrigins::parse_list(&list).map_err(|e| format!("allowed_origins: {e}"))
-            }
-            (None, Ok(url)) => Ok(AllowedOrigins::new(Origin::of(url).into_iter().collect())),
-            (None, Err(_)) => {
-                Err("allowed_origins: defaults to public_url's origin, which is not usable".into())
-            }
-        };
-        let api_base_raw = get("api_base");
-        let api_base = parse_base_url(
-            "api_base",
-            api_base_raw.as_deref().unwrap_or(DEFAULT_API_BASE),
-        );
-        // WeChat's standby host only backs WeChat's own host: with api_base
-        // pointed elsewhere (a proxy, the simulator) the default fallback is
-        // dropped, also when a manifest spells the default out.
-        let official_api = api_base_raw
-            .as_deref()
-            .is_none_or(|v| same_url(v, DEFAULT_API_BASE));
-        let api_fallback_base = match get("api_fallback_base") {
-            Some(v) if v.trim() == "none" => Ok(None),
-            Some(v) if !official_api && same_url(&v, DEFAULT_API_FALLBACK_BASE) => Ok(None),
-            Some(v) => parse_base_url("api_fallback_base", &v).map(Some),
-            None if official_api => {
-                parse_base_url("api_fallback_base", DEFAULT_API_FALLBACK_BASE).map(Some)
-            }
-            None => Ok(None),
-        };
-
+    /// A configuration that reads variables through `get` when first needed
+    /// (an unset or blank value counts as unset).
+    pub fn load(get: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
         Self {
-            app_id: required("app_id").and_then(|v| parse_app_id(&v)),
-            app_secret: required("app_secret").map(|v| AppSecret::new(v.trim())),
-            token: required("token").and_then(|v| parse_server_token(&v)),
-            aes_key: get("encoding_aes_key")
+            source: Arc::new(get),
+            cells: Cells::default(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        (self.source)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, name: &str) -> Setting<String> {
+        self.get(name).ok_or_else(|| format!("{name}: not set"))
+    }
+
+    /// `app_id`.
+    pub fn app_id(&self) -> &Setting<AppId> {
+        self.cells
+            .app_id
+            .get_or_init(|| self.required("app_id").and_then(|v| parse_app_id(&v)))
+    }
+
+    /// `app_secret`.
+    pub fn app_secret(&self) -> &Setting<AppSecret> {
+        self.cells.app_secret.get_or_init(|| {
+            self.required("app_secret")
+                .map(|v| AppSecret::new(v.trim()))
+        })
+    }
+
+    /// `token` (server configuration Token).
+    pub fn token(&self) -> &Setting<ServerToken> {
+        self.cells
+            .token
+            .get_or_init(|| self.required("token").and_then(|v| parse_server_token(&v)))
+    }
+
+    /// `encoding_aes_key`, decoded; `Ok(None)` when unset (plaintext mode only).
+    pub fn aes_key(&self) -> &Setting<Option<AesKey>> {
+        self.cells.aes_key.get_or_init(|| {
+            self.get("encoding_aes_key")
                 .map(|v| decode_aes_key(&v))
-                .transpose(),
-            allowed_origins,
-            public_url,
-            session_secret: required("session_secret").and_then(|v| {
-                SessionSecret::new(v.into_bytes()).ok_or_else(|| {
+                .transpose()
+        })
+    }
+
+    /// `public_url`.
+    pub fn public_url(&self) -> &Setting<Url> {
+        self.cells.public_url.get_or_init(|| {
+            self.required("public_url")
+                .and_then(|v| parse_base_url("public_url", &v))
+        })
+    }
+
+    /// `allowed_origins`, defaulting to the origin of `public_url`.
+    pub fn allowed_origins(&self) -> &Setting<AllowedOrigins> {
+        self.cells.allowed_origins.get_or_init(|| {
+            match (self.get("allowed_origins"), self.public_url()) {
+                (Some(list), _) => {
+                    AllowedOrigins::parse_list(&list).map_err(|e| format!("allowed_origins: {e}"))
+                }
+                (None, Ok(url)) => Ok(AllowedOrigins::new(Origin::of(url).into_iter().collect())),
+                (None, Err(_)) => Err(
+                    "allowed_origins: defaults to public_url's origin, which is not usable".into(),
+                ),
+            }
+        })
+    }
+
+    /// `session_secret`.
+    pub fn session_secret(&self) -> &Setting<SessionSecret> {
+        self.cells.session_secret.get_or_init(|| {
+            self.required("session_secret").and_then(|v| {
+                SessionSecret::new(v.as_bytes().to_vec()).ok_or_else(|| {
                     format!(
                         "session_secret: must be at least {} bytes",
                         SessionSecret::MIN_LEN
                     )
                 })
-            }),
-            admin_key: get("admin_key").map(|v| parse_admin_key(&v)).transpose(),
-            token_mode: match get("token_mode").as_deref().map(str::trim) {
+            })
+        })
+    }
+
+    /// `admin_key`; `Ok(None)` disables `GET /api/token`.
+    pub fn admin_key(&self) -> &Setting<Option<AdminKey>> {
+        self.cells.admin_key.get_or_init(|| {
+            self.get("admin_key")
+                .map(|v| parse_admin_key(&v))
+                .transpose()
+        })
+    }
+
+    /// `token_mode`.
+    pub fn token_mode(&self) -> &Setting<TokenMode> {
+        self.cells.token_mode.get_or_init(|| {
+            match self.get("token_mode").as_deref().map(str::trim) {
                 None | Some("stable") => Ok(TokenMode::Stable),
                 Some("classic") => Ok(TokenMode::Classic),
                 Some(other) => Err(format!(
                     "token_mode: {other:?} is neither \"stable\" nor \"classic\""
                 )),
-            },
-            api_base,
-            api_fallback_base,
-            oauth_base: parse_base_url(
+            }
+        })
+    }
+
+    /// `api_base`.
+    pub fn api_base(&self) -> &Setting<Url> {
+        self.cells.api_base.get_or_init(|| {
+            parse_base_url(
+                "api_base",
+                self.get("api_base").as_deref().unwrap_or(DEFAULT_API_BASE),
+            )
+        })
+    }
+
+    /// `api_fallback_base`; `Ok(None)` when there is none.
+    pub fn api_fallback_base(&self) -> &Setting<Option<Url>> {
+        self.cells.api_fallback_base.get_or_init(|| {
+            // WeChat's standby host only backs WeChat's own host: with api_base
+            // pointed elsewhere (a proxy, the simulator) the default fallback is
+            // dropped, also when a manifest spells the default out.
+            let official_api = self
+                .get("api_base")
+                .is_none_or(|v| same_url(&v, DEFAULT_API_BASE));
+            match self.get("api_fallback_base").as_deref() {
+                Some(v) if v.trim() == "none" => Ok(None),
+                Some(v) if !official_api && same_url(v, DEFAULT_API_FALLBACK_BASE) => Ok(None),
+                Some(v) => parse_base_url("api_fallback_base", v).map(Some),
+                None if official_api => {
+                    parse_base_url("api_fallback_base", DEFAULT_API_FALLBACK_BASE).map(Some)
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// `oauth_base`.
+    pub fn oauth_base(&self) -> &Setting<Url> {
+        self.cells.oauth_base.get_or_init(|| {
+            parse_base_url(
                 "oauth_base",
-                get("oauth_base").as_deref().unwrap_or(DEFAULT_OAUTH_BASE),
-            ),
-            message_webhook: get("message_webhook")
+                self.get("oauth_base")
+                    .as_deref()
+                    .unwrap_or(DEFAULT_OAUTH_BASE),
+            )
+        })
+    }
+
+    /// `message_webhook`; `Ok(None)` when pushes are only acknowledged.
+    pub fn message_webhook(&self) -> &Setting<Option<Url>> {
+        self.cells.message_webhook.get_or_init(|| {
+            self.get("message_webhook")
                 .map(|v| parse_url("message_webhook", &v))
-                .transpose(),
-            demo: match get("demo").as_deref().map(str::trim) {
+                .transpose()
+        })
+    }
+
+    /// `demo`: serve the demo page at `/` (off in production).
+    pub fn demo(&self) -> &Setting<bool> {
+        self.cells
+            .demo
+            .get_or_init(|| match self.get("demo").as_deref().map(str::trim) {
                 None | Some("false") => Ok(false),
                 Some("true") => Ok(true),
                 Some(other) => Err(format!("demo: {other:?} is neither \"true\" nor \"false\"")),
-            },
-            jssdk_script_url: parse_url(
+            })
+    }
+
+    /// `jssdk_script_url`: the jweixin script the demo page loads.
+    pub fn jssdk_script_url(&self) -> &Setting<Url> {
+        self.cells.jssdk_script_url.get_or_init(|| {
+            parse_url(
                 "jssdk_script_url",
-                get("jssdk_script_url")
+                self.get("jssdk_script_url")
                     .as_deref()
                     .unwrap_or(DEFAULT_JSSDK_SCRIPT_URL),
-            ),
-        }
+            )
+        })
     }
 
     /// Every problem, one line per variable, for `/healthz`.
@@ -186,21 +292,21 @@ impl Config {
             s.as_ref().err().cloned()
         }
         [
-            p(&self.app_id),
-            p(&self.app_secret),
-            p(&self.token),
-            p(&self.aes_key),
-            p(&self.public_url),
-            p(&self.allowed_origins),
-            p(&self.session_secret),
-            p(&self.admin_key),
-            p(&self.token_mode),
-            p(&self.api_base),
-            p(&self.api_fallback_base),
-            p(&self.oauth_base),
-            p(&self.message_webhook),
-            p(&self.demo),
-            p(&self.jssdk_script_url),
+            p(self.app_id()),
+            p(self.app_secret()),
+            p(self.token()),
+            p(self.aes_key()),
+            p(self.public_url()),
+            p(self.allowed_origins()),
+            p(self.session_secret()),
+            p(self.admin_key()),
+            p(self.token_mode()),
+            p(self.api_base()),
+            p(self.api_fallback_base()),
+            p(self.oauth_base()),
+            p(self.message_webhook()),
+            p(self.demo()),
+            p(self.jssdk_script_url()),
         ]
         .into_iter()
         .flatten()
@@ -301,7 +407,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::load(|k| map.get(k).cloned())
+        Config::load(move |k| map.get(k).cloned())
     }
 
     fn good() -> Vec<(&'static str, &'static str)> {
@@ -318,13 +424,13 @@ mod tests {
     fn minimal_configuration_has_no_problems_and_sane_defaults() {
         let c = load(&good());
         assert!(c.problems().is_empty(), "{:?}", c.problems());
-        assert_eq!(c.token_mode, Ok(TokenMode::Stable));
+        assert_eq!(c.token_mode(), &Ok(TokenMode::Stable));
         assert_eq!(
-            c.api_base.as_ref().unwrap().as_str(),
+            c.api_base().as_ref().unwrap().as_str(),
             "https://api.weixin.qq.com/"
         );
         assert_eq!(
-            c.api_fallback_base
+            c.api_fallback_base()
                 .as_ref()
                 .unwrap()
                 .as_ref()
@@ -333,20 +439,49 @@ mod tests {
             "https://api2.weixin.qq.com/"
         );
         assert_eq!(
-            c.oauth_base.as_ref().unwrap().as_str(),
+            c.oauth_base().as_ref().unwrap().as_str(),
             "https://open.weixin.qq.com/"
         );
         let origins: Vec<String> = c
-            .allowed_origins
+            .allowed_origins()
             .as_ref()
             .unwrap()
             .iter()
             .map(|o| o.to_string())
             .collect();
         assert_eq!(origins, ["https://m.example.com"]);
-        assert!(matches!(c.aes_key, Ok(None)));
-        assert!(matches!(c.admin_key, Ok(None)));
-        assert!(matches!(c.message_webhook, Ok(None)));
+        assert!(matches!(c.aes_key(), Ok(None)));
+        assert!(matches!(c.admin_key(), Ok(None)));
+        assert!(matches!(c.message_webhook(), Ok(None)));
+    }
+
+    #[test]
+    fn variables_are_read_when_first_needed_and_never_printed() {
+        let reads = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = reads.clone();
+        let c = Config::load(move |k| {
+            seen.lock().unwrap().push(k.to_owned());
+            let v = match k {
+                "app_id" => "wx2c2769f8efd9abc2",
+                "app_secret" => "top-secret-app-secret",
+                _ => return None,
+            };
+            Some(v.to_owned())
+        });
+        assert!(reads.lock().unwrap().is_empty());
+        assert_eq!(need(c.app_id()).unwrap().as_str(), "wx2c2769f8efd9abc2");
+        assert_eq!(need(c.app_id()).unwrap().as_str(), "wx2c2769f8efd9abc2");
+        assert_eq!(*reads.lock().unwrap(), ["app_id"]);
+        let _ = c.app_secret();
+        assert!(!format!("{c:?}").contains("top-secret"));
+        // /healthz looks at everything.
+        assert!(!c.problems().is_empty());
+        for name in VARIABLES {
+            assert!(
+                reads.lock().unwrap().iter().any(|r| r == name),
+                "{name} never read"
+            );
+        }
     }
 
     #[test]
@@ -374,11 +509,11 @@ mod tests {
             .iter()
             .any(|p| p.starts_with("public_url: \"not a url\" is not a URL")));
         assert_eq!(
-            need(&c.app_secret).unwrap_err(),
+            need(c.app_secret()).unwrap_err(),
             Error::Config("app_secret: not set".into())
         );
         // The app id is still usable: one bad variable does not spoil the rest.
-        assert_eq!(need(&c.app_id).unwrap().as_str(), "wx2c2769f8efd9abc2");
+        assert_eq!(need(c.app_id()).unwrap().as_str(), "wx2c2769f8efd9abc2");
     }
 
     #[test]
@@ -387,33 +522,33 @@ mod tests {
         pairs.push(("admin_key", ""));
         pairs.push(("token_mode", " "));
         let c = load(&pairs);
-        assert!(matches!(c.admin_key, Ok(None)));
-        assert_eq!(c.token_mode, Ok(TokenMode::Stable));
+        assert!(matches!(c.admin_key(), Ok(None)));
+        assert_eq!(c.token_mode(), &Ok(TokenMode::Stable));
     }
 
     #[test]
     fn overridden_api_base_has_no_fallback_unless_given() {
         let mut pairs = good();
         pairs.push(("api_base", "http://127.0.0.1:8080"));
-        assert!(matches!(load(&pairs).api_fallback_base, Ok(None)));
+        assert!(matches!(load(&pairs).api_fallback_base(), Ok(None)));
         pairs.push(("api_fallback_base", "http://127.0.0.1:8081"));
         let c = load(&pairs);
         assert_eq!(
-            c.api_fallback_base.unwrap().unwrap().as_str(),
+            c.api_fallback_base().clone().unwrap().unwrap().as_str(),
             "http://127.0.0.1:8081/"
         );
         let mut pairs = good();
         pairs.push(("api_fallback_base", "none"));
-        assert!(matches!(load(&pairs).api_fallback_base, Ok(None)));
+        assert!(matches!(load(&pairs).api_fallback_base(), Ok(None)));
         // A manifest that spells out the default fallback, with api_base overridden.
         let mut pairs = good();
         pairs.push(("api_base", "http://127.0.0.1:8080"));
         pairs.push(("api_fallback_base", "https://api2.weixin.qq.com"));
-        assert!(matches!(load(&pairs).api_fallback_base, Ok(None)));
+        assert!(matches!(load(&pairs).api_fallback_base(), Ok(None)));
         let mut pairs = good();
         pairs.push(("api_base", "https://api.weixin.qq.com/"));
         pairs.push(("api_fallback_base", "https://api2.weixin.qq.com"));
-        assert!(load(&pairs).api_fallback_base.unwrap().is_some());
+        assert!(load(&pairs).api_fallback_base().clone().unwrap().is_some());
     }
 
     #[test]

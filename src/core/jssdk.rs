@@ -37,9 +37,21 @@ pub fn signature(ticket: &JsapiTicket, nonce_str: &str, timestamp: u64, url: &st
     hex::encode(Sha1::digest(plain.as_bytes()))
 }
 
+/// A page URL that passed [`page_url`]: fragment-free, absolute, on an
+/// allowed origin. Only such a URL can be signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageUrl<'a>(&'a str);
+
+impl<'a> PageUrl<'a> {
+    /// The URL exactly as it is signed.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
 /// Checks a page URL before signing it: absolute, on an allowed origin,
-/// and short enough to be a real page URL. Returns the URL to sign.
-pub fn page_url<'a>(raw: &'a str, allowed: &AllowedOrigins) -> Result<&'a str, Error> {
+/// and short enough to be a real page URL.
+pub fn page_url<'a>(raw: &'a str, allowed: &AllowedOrigins) -> Result<PageUrl<'a>, Error> {
     let url = strip_fragment(raw);
     if url.len() > 4096 || allowed.check_url(url).is_none() {
         return Err(Error::invalid(
@@ -47,7 +59,7 @@ pub fn page_url<'a>(raw: &'a str, allowed: &AllowedOrigins) -> Result<&'a str, E
             "url must be the page's absolute URL on an allowed origin",
         ));
     }
-    Ok(url)
+    Ok(PageUrl(url))
 }
 
 /// A 16-character alphanumeric nonce from 16 random bytes.
@@ -59,23 +71,21 @@ pub fn nonce_str(random: [u8; 16]) -> String {
         .collect()
 }
 
-/// Signs `raw_url` for `wx.config` at `timestamp` with a nonce from `random`.
+/// Signs `page` for `wx.config` at `timestamp` with a nonce from `random`.
 pub fn sign(
     app_id: &AppId,
     ticket: &JsapiTicket,
-    raw_url: &str,
-    allowed: &AllowedOrigins,
+    page: PageUrl,
     timestamp: u64,
     random: [u8; 16],
-) -> Result<JsConfig, Error> {
-    let url = page_url(raw_url, allowed)?;
+) -> JsConfig {
     let nonce = nonce_str(random);
-    Ok(JsConfig {
+    JsConfig {
         app_id: app_id.to_string(),
         timestamp,
-        signature: signature(ticket, &nonce, timestamp, url),
+        signature: signature(ticket, &nonce, timestamp, page.as_str()),
         nonce_str: nonce,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -114,15 +124,9 @@ mod tests {
     fn sign_keeps_the_url_as_given_and_checks_the_origin() {
         let allowed = AllowedOrigins::parse_list("http://mp.weixin.qq.com").unwrap();
         let ticket = JsapiTicket::new("sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg");
-        let cfg = sign(
-            &AppId::new("wx1"),
-            &ticket,
-            "http://mp.weixin.qq.com?params=value#x",
-            &allowed,
-            1414587457,
-            [0; 16],
-        )
-        .unwrap();
+        let page = page_url("http://mp.weixin.qq.com?params=value#x", &allowed).unwrap();
+        assert_eq!(page.as_str(), "http://mp.weixin.qq.com?params=value");
+        let cfg = sign(&AppId::new("wx1"), &ticket, page, 1414587457, [0; 16]);
         assert_eq!(cfg.nonce_str, "AAAAAAAAAAAAAAAA");
         assert_eq!(
             cfg.signature,
@@ -137,15 +141,7 @@ mod tests {
         assert_eq!(json["appId"], "wx1");
         assert_eq!(json["timestamp"], 1414587457);
         assert_eq!(json["nonceStr"], "AAAAAAAAAAAAAAAA");
-        let err = sign(
-            &AppId::new("wx1"),
-            &ticket,
-            "https://evil.example/",
-            &allowed,
-            1,
-            [0; 16],
-        )
-        .unwrap_err();
+        let err = page_url("https://evil.example/", &allowed).unwrap_err();
         assert!(matches!(
             err,
             Error::InvalidInput {

@@ -63,7 +63,7 @@ pub fn invalidate_access_token(env: &Env, rejected: &str) -> Result<bool, Error>
 }
 
 fn keys(env: &Env) -> Result<Keys, Error> {
-    Ok(Keys::new(need(&env.config.app_id)?))
+    Ok(Keys::new(need(env.config.app_id())?))
 }
 
 fn credential(env: &Env, kind: Credential) -> Result<Cached, Error> {
@@ -196,9 +196,9 @@ fn fetch(
 }
 
 fn fetch_access_token(env: &Env, keys: &Keys, previous: Option<&Cached>) -> Result<Issued, Error> {
-    let app_id = need(&env.config.app_id)?;
-    let secret = need(&env.config.app_secret)?;
-    if *need(&env.config.token_mode)? == TokenMode::Classic {
+    let app_id = need(env.config.app_id())?;
+    let secret = need(env.config.app_secret())?;
+    if *need(env.config.token_mode())? == TokenMode::Classic {
         return call_parsed(
             env,
             &token::classic_token_request(app_id, secret),

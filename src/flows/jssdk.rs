@@ -10,16 +10,15 @@ use super::credentials;
 
 /// Signs `page_url` for `wx.config`.
 pub fn config_for(env: &Env, page_url: &str) -> Result<JsConfig, Error> {
-    let app_id = need(&env.config.app_id)?;
-    let allowed = need(&env.config.allowed_origins)?;
-    jssdk::page_url(page_url, allowed)?;
+    let app_id = need(env.config.app_id())?;
+    let allowed = need(env.config.allowed_origins())?;
+    let page = jssdk::page_url(page_url, allowed)?;
     let ticket = credentials::jsapi_ticket(env)?;
-    jssdk::sign(
+    Ok(jssdk::sign(
         app_id,
         &ticket,
-        page_url,
-        allowed,
+        page,
         env.now_s(),
         env.random(),
-    )
+    ))
 }

@@ -62,10 +62,10 @@ pub fn start(
 ) -> Result<LoginRedirect, Error> {
     let cfg = env.config;
     let scope = scope.map_or(Ok(Scope::Base), Scope::parse)?;
-    let public_url = need(&cfg.public_url)?;
-    let return_to = origin::resolve_return_to(return_to, public_url, need(&cfg.allowed_origins)?)?;
-    let key = need(&cfg.session_secret)?;
-    let app_id = need(&cfg.app_id)?;
+    let public_url = need(cfg.public_url())?;
+    let return_to = origin::resolve_return_to(return_to, public_url, need(cfg.allowed_origins())?)?;
+    let key = need(cfg.session_secret())?;
+    let app_id = need(cfg.app_id())?;
 
     let nonce = env.random::<16>();
     let state = state::issue(key, nonce, env.now_s());
@@ -84,7 +84,7 @@ pub fn start(
         &pending,
     )?;
     let location = oauth::authorize_url(
-        need(&cfg.oauth_base)?,
+        need(cfg.oauth_base())?,
         app_id,
         &callback_url(public_url),
         scope,
@@ -104,8 +104,8 @@ pub fn finish(
     old_session_cookie: Option<&str>,
 ) -> Result<CallbackOutcome, Error> {
     let cfg = env.config;
-    let key = need(&cfg.session_secret)?;
-    let keys = Keys::new(need(&cfg.app_id)?);
+    let key = need(cfg.session_secret())?;
+    let keys = Keys::new(need(cfg.app_id())?);
     let verified = state::verify(key, state_param.unwrap_or_default(), env.now_s())?;
     let invalid = |why: &str| Error::invalid("invalid_state", why.to_owned());
 

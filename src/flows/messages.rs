@@ -51,10 +51,10 @@ struct Slot {
 /// Handles one push.
 pub fn handle(env: &Env, query: &PushQuery, body: &[u8]) -> Result<PushAnswer, Error> {
     let cfg = env.config;
-    let app_id = need(&cfg.app_id)?;
+    let app_id = need(cfg.app_id())?;
     let incoming = messages::open(
-        need(&cfg.token)?,
-        need(&cfg.aes_key)?.as_ref(),
+        need(cfg.token())?,
+        need(cfg.aes_key())?.as_ref(),
         app_id,
         query,
         body,
@@ -129,7 +129,7 @@ pub fn seal_reply(
         });
     }
     let cfg = env.config;
-    let key = need(&cfg.aes_key)?
+    let key = need(cfg.aes_key())?
         .as_ref()
         .ok_or_else(|| Error::Config("encoding_aes_key: not set".into()))?;
     let nonce = nonce_str(env.random());
@@ -137,8 +137,8 @@ pub fn seal_reply(
         &xml,
         Seal {
             key,
-            app_id: need(&cfg.app_id)?,
-            token: need(&cfg.token)?,
+            app_id: need(cfg.app_id())?,
+            token: need(cfg.token())?,
             timestamp: now,
             nonce: &nonce,
             random: env.random(),
@@ -153,7 +153,7 @@ pub fn seal_reply(
 /// POSTs the message JSON to `message_webhook`; any failure is logged and
 /// means "no reply" — WeChat then gets `success`, never an error.
 fn ask_webhook(env: &Env, incoming: &Incoming) -> Result<Option<messages::Reply>, Error> {
-    let Some(url) = need(&env.config.message_webhook)? else {
+    let Some(url) = need(env.config.message_webhook())? else {
         return Ok(None);
     };
     let target = format!("{}{}", url.host_str().unwrap_or_default(), url.path());

@@ -21,9 +21,9 @@ pub const API_TIMEOUTS: Timeouts = Timeouts {
 /// cannot be reached at all. Slow answers are not retried elsewhere: that
 /// would double the wait.
 pub fn call(env: &Env, req: &ApiRequest) -> Result<OutboundResponse, Error> {
-    let base = need(&env.config.api_base)?;
+    let base = need(env.config.api_base())?;
     match send(env, base, req) {
-        Err(Error::Transport(reason)) => match need(&env.config.api_fallback_base)? {
+        Err(Error::Transport(reason)) => match need(env.config.api_fallback_base())? {
             Some(fallback) => {
                 env.log.log(&format!(
                     "upstream {} failed ({reason}); trying {}",

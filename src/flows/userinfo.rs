@@ -20,8 +20,8 @@ pub fn exchange_code(env: &Env, code: &str) -> Result<Grant, Error> {
         ));
     }
     let req = oauth::exchange_code_request(
-        need(&env.config.app_id)?,
-        need(&env.config.app_secret)?,
+        need(env.config.app_id())?,
+        need(env.config.app_secret())?,
         code,
     );
     call_parsed(env, &req, oauth::parse_grant)
@@ -31,7 +31,7 @@ pub fn exchange_code(env: &Env, code: &str) -> Result<Grant, Error> {
 pub fn refresh(env: &Env, refresh_token: &RefreshToken) -> Result<Grant, Error> {
     call_parsed(
         env,
-        &oauth::refresh_request(need(&env.config.app_id)?, refresh_token),
+        &oauth::refresh_request(need(env.config.app_id())?, refresh_token),
         oauth::parse_grant,
     )
 }

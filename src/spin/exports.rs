@@ -21,7 +21,7 @@ impl verify::Guest for Wxmp {
         nonce: String,
     ) -> Result<(), types::Error> {
         with_env(|env| {
-            let token = need(&env.config.token)?;
+            let token = need(env.config.token())?;
             core_verify::check_server_signature(token, &signature, &timestamp, &nonce)
         })
         .map_err(Into::into)
@@ -37,8 +37,8 @@ impl oauth::Guest for Wxmp {
         with_env(|env| {
             let cfg = env.config;
             crate::core::oauth::authorize_url(
-                need(&cfg.oauth_base)?,
-                need(&cfg.app_id)?,
+                need(cfg.oauth_base())?,
+                need(cfg.app_id())?,
                 &redirect_uri,
                 scope.into(),
                 &state,
@@ -125,9 +125,9 @@ impl messages::Guest for Wxmp {
         with_env(|env| {
             let cfg = env.config;
             core_messages::open(
-                need(&cfg.token)?,
-                need(&cfg.aes_key)?.as_ref(),
-                need(&cfg.app_id)?,
+                need(cfg.token())?,
+                need(cfg.aes_key())?.as_ref(),
+                need(cfg.app_id())?,
                 &query.into(),
                 &body,
             )

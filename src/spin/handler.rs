@@ -52,7 +52,11 @@ fn read_request(incoming: IncomingRequest) -> Result<Request, ApiError> {
             )
         })
         .collect();
-    request.body = read_body(&incoming)?;
+    // Only POST routes read a body; a GET's (rare, meaningless) body is
+    // left unread, which spares the host a stream and a poll per request.
+    if !matches!(request.method.as_str(), "GET" | "HEAD") {
+        request.body = read_body(&incoming)?;
+    }
     Ok(request)
 }
 

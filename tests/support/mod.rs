@@ -259,7 +259,10 @@ impl World {
         let mut vars = base_vars(sim.config());
         tweak(&mut vars);
         let clock = Arc::new(clock);
-        let config = Config::load(|k| vars.get(k).cloned());
+        let config = {
+            let vars = vars.clone();
+            Config::load(move |k| vars.get(k).cloned())
+        };
         let http = Arc::new(SimHttp {
             sim: sim.clone(),
             clock: clock.clone(),
@@ -291,7 +294,10 @@ impl World {
             ))),
             logs: self.logs.clone(),
             vars: self.vars.clone(),
-            config: Config::load(|k| self.vars.get(k).cloned()),
+            config: {
+                let vars = self.vars.clone();
+                Config::load(move |k| vars.get(k).cloned())
+            },
         }
     }
 

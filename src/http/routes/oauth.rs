@@ -57,5 +57,5 @@ pub fn callback(req: &Request, env: &Env) -> Result<Response, ApiError> {
 
 /// Cookies are `Secure` when the public URL is https.
 pub(super) fn secure(env: &Env) -> Result<bool, ApiError> {
-    Ok(need(&env.config.public_url)?.scheme() == "https")
+    Ok(need(env.config.public_url())?.scheme() == "https")
 }

@@ -21,7 +21,7 @@ pub fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
 
 /// Ends the session; only from a page on an allowed origin (no cross-site logout).
 pub fn logout(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    if !same_origin(req, need(&env.config.allowed_origins)?) {
+    if !same_origin(req, need(env.config.allowed_origins())?) {
         return Err(ApiError::new(
             403,
             "cross_origin",

@@ -53,10 +53,10 @@ fn cached(req: &Request, content_type: &str, body: Vec<u8>) -> Response {
 
 /// The demo page when `demo` is on; 404 otherwise.
 pub fn demo(_req: &Request, env: &Env) -> Result<Response, ApiError> {
-    if !*need(&env.config.demo)? {
+    if !*need(env.config.demo())? {
         return Err(ApiError::not_found());
     }
-    let script_url = need(&env.config.jssdk_script_url)?;
+    let script_url = need(env.config.jssdk_script_url())?;
     let page = DEMO.replace("__JWEIXIN_URL__", &html_attr(script_url.as_str()));
     Ok(Response::text(200, page)
         .with_header("cache-control", "no-store")
