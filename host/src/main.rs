@@ -93,9 +93,8 @@ fn main() {
 async fn up(o: Options) -> Result<()> {
     let log = Log::new(o.level);
     let manifest = manifest::Manifest::load(&o.manifest)?;
-    let listener = tokio::net::TcpListener::bind(o.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", o.listen))?;
+    let listener =
+        server::reuse_port(o.listen).with_context(|| format!("cannot listen on {}", o.listen))?;
     let listen = listener.local_addr()?;
 
     let sandbox = if o.sandbox {

@@ -30,7 +30,10 @@ const REQUEST_LIMIT_SECS: u64 = 30;
 
 type Body = UnsyncBoxBody<Bytes, anyhow::Error>;
 
-/// Serves `app` on `listener` until `shutdown` resolves.
+/// Serves `app` on `listener` until `shutdown` resolves: one serving
+/// thread per core, each with its own single-threaded runtime accepting
+/// from the shared listener, so a request's connection, instance and
+/// response stay on one thread (no work stealing, no cross-core wake-ups).
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
@@ -42,34 +45,95 @@ pub async fn serve(
         std::thread::sleep(Duration::from_millis(1000 / TICKS_PER_SEC));
         engine.increment_epoch();
     });
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
-                let app = app.clone();
-                let log = log.clone();
-                let service = service_fn(move |req| handle(app.clone(), log.clone(), peer, req));
-                let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
-            () = &mut shutdown => break,
-        }
+    let addr = listener.local_addr()?;
+    let mut first = Some(listener.into_std()?);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut serving = Vec::new();
+    for i in 0..threads {
+        // SO_REUSEPORT: the kernel spreads connections evenly over the threads' sockets.
+        let listener = match first.take() {
+            Some(l) => l,
+            None => reuse_port(addr)?.into_std()?,
+        };
+        let (app, log, stopped) = (app.clone(), log.clone(), stopped.clone());
+        serving.push(
+            std::thread::Builder::new()
+                .name(format!("wxmp-serve-{i}"))
+                .spawn(move || serve_thread(app, listener, log, stopped))?,
+        );
     }
+    shutdown.await;
     log.info("shutting down: finishing requests in flight");
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(10)) => log.warn("requests still running after 10 s; stopping anyway"),
-    }
+    let _ = stop.send(true);
+    let _ = tokio::task::spawn_blocking(move || {
+        for thread in serving {
+            let _ = thread.join();
+        }
+    })
+    .await;
     if let Some(line) = app.stats.summary() {
         log.info(&line);
     }
     log.flush();
     Ok(())
+}
+
+/// A listening socket on `addr` that other sockets may share with
+/// SO_REUSEPORT (one per serving thread).
+pub fn reuse_port(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// One serving thread: accept, serve connections, stop gracefully.
+fn serve_thread(
+    app: Arc<App>,
+    listener: std::net::TcpListener,
+    log: Log,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return log.error(&format!("serving thread: {e}")),
+    };
+    runtime.block_on(async move {
+        let listener = match TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => return log.error(&format!("serving thread: {e}")),
+        };
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, peer)) = accepted else { continue };
+                    let _ = stream.set_nodelay(true);
+                    let (app, log) = (app.clone(), log.clone());
+                    let service = service_fn(move |req| handle(app.clone(), log.clone(), peer, req));
+                    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+                _ = stopped.wait_for(|s| *s) => break,
+            }
+        }
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(Duration::from_secs(10)) => log.warn("requests still running after 10 s; stopping anyway"),
+        }
+    });
 }
 
 async fn handle(
@@ -115,12 +179,17 @@ async fn run(
         .http()
         .new_incoming_request(Scheme::Http, req)?;
     let out = store.data_mut().http().new_response_outparam(sender)?;
+    // Store set-up plus instantiation, without the wait for the task to run.
+    let prepared = started.elapsed();
     let pre = served.pre.clone();
     let stats = stats.clone();
     let task = tokio::task::spawn(async move {
+        let scheduled = Instant::now();
         let proxy = pre.instantiate_async(&mut store).await?;
         let instantiated = Instant::now();
-        stats.instantiate.record(instantiated - started);
+        stats
+            .instantiate
+            .record(prepared + (instantiated - scheduled));
         let handled = proxy
             .wasi_http_incoming_handler()
             .call_handle(&mut store, incoming, out)
