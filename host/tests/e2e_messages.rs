@@ -57,6 +57,35 @@ fn safe_mode_push_gets_the_webhook_reply_encrypted() {
     );
 }
 
+/// The webhook's reply is parsed as a JSON value, recursively, on the
+/// component's 128 KiB stack (build.rs): nesting up to serde_json's limit
+/// (128) and far past it is refused as a reply, and the push is still
+/// acknowledged, never answered by a trapped instance.
+#[test]
+fn deeply_nested_webhook_replies_fit_the_component_stack() {
+    for (depth, msg_id) in [(126, 31), (5_000, 32)] {
+        let reply = format!(
+            r#"{}{{"type":"text","content":"deep"}}{}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let hook = Webhook::start(&reply, Duration::ZERO);
+        let (sim, host, _dir) = start(&hook);
+        let r = sim_push(
+            &sim,
+            &host,
+            json!({"mode": "plain", "content": "a", "msg_id": msg_id}),
+        );
+        assert_eq!(
+            (r["status"].as_u64(), r["body"].as_str()),
+            (Some(200), Some("success")),
+            "depth {depth}: {r}"
+        );
+        assert_eq!(hook.count(), 1);
+        assert_eq!(host.get("/healthz").status, 200);
+    }
+}
+
 #[test]
 fn plaintext_and_compat_pushes_and_retry_dedup() {
     let hook = Webhook::start(

@@ -64,6 +64,24 @@ fn unknown_route_wrong_method_and_oversize_requests() {
     );
 }
 
+/// The component runs on a 128 KiB stack (build.rs): JSON nested twenty
+/// thousand deep in an ignored field still gets a clean answer.
+#[test]
+fn deeply_nested_json_body_gets_a_clean_answer() {
+    let (_sim, host) = start();
+    let body = format!(
+        "{{\"url\":\"https://evil.example/\",\"x\":{}{}}}",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    let r = host.send("POST", "/jssdk/config", &[], body.as_bytes());
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("invalid_url"))
+    );
+    assert_eq!(host.get("/healthz").status, 200);
+}
+
 #[test]
 fn login_redirects_to_the_exact_authorize_url() {
     let (sim, host) = start();
