@@ -19,7 +19,7 @@ use crate::manifest::Manifest;
 use crate::outbound::OutboundPolicy;
 use crate::runtime_config::StoreSpec;
 use crate::state::{ComponentShared, HostState};
-use crate::stats::Stats;
+use crate::stats::StatsRegistry;
 use crate::variables;
 
 /// Instances that may run at once (one per in-flight request).
@@ -47,7 +47,7 @@ pub struct App {
     /// Opened stores by label (for the banner).
     pub stores: Arc<BTreeMap<String, Backend>>,
     /// Request timings, summarised at shutdown.
-    pub stats: Arc<Stats>,
+    pub stats: StatsRegistry,
 }
 
 /// Builds the engine: component model, async, epoch interruption, pooling.
@@ -163,7 +163,7 @@ pub async fn load(
         manifest,
         components,
         stores,
-        stats: Arc::default(),
+        stats: StatsRegistry::default(),
     })
 }
 

@@ -113,13 +113,14 @@ fn serve_thread(
             Err(e) => return log.error(&format!("serving thread: {e}")),
         };
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let stats = app.stats.shard();
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((stream, peer)) = accepted else { continue };
                     let _ = stream.set_nodelay(true);
-                    let (app, log) = (app.clone(), log.clone());
-                    let service = service_fn(move |req| handle(app.clone(), log.clone(), peer, req));
+                    let (app, log, stats) = (app.clone(), log.clone(), stats.clone());
+                    let service = service_fn(move |req| handle(app.clone(), stats.clone(), log.clone(), peer, req));
                     let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
@@ -138,6 +139,7 @@ fn serve_thread(
 
 async fn handle(
     app: Arc<App>,
+    stats: Arc<Stats>,
     log: Log,
     peer: SocketAddr,
     req: Request<Incoming>,
@@ -150,7 +152,7 @@ async fn handle(
         .route(&path)
         .and_then(|id| app.components.get(id))
     {
-        Some(served) => run(served, &app.stats, req).await.unwrap_or_else(|e| {
+        Some(served) => run(served, &stats, req).await.unwrap_or_else(|e| {
             log.error(&format!("{method} {path}: {e:#}"));
             host_error(500, "internal", "the component failed to answer")
         }),

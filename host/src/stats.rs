@@ -66,6 +66,16 @@ impl Histogram {
         midpoint(self.buckets.len() - 1) / 1000.0
     }
 
+    /// Adds `other`'s counts to this one's.
+    fn absorb(&self, other: &Histogram) {
+        for (mine, theirs) in self.buckets.iter().zip(&other.buckets) {
+            mine.fetch_add(theirs.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.count.fetch_add(other.count(), Ordering::Relaxed);
+        self.sum_ns
+            .fetch_add(other.sum_ns.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     /// `p50 A µs, p99 B µs, mean C µs`.
     pub fn summary(&self) -> String {
         format!(
@@ -98,7 +108,7 @@ fn midpoint(i: usize) -> f64 {
     low as f64 + (1u64 << (power - SUB_BITS)) as f64 / 2.0
 }
 
-/// The host's request timings.
+/// One serving thread's request timings.
 #[derive(Default)]
 pub struct Stats {
     /// Store creation and instantiation from the pre-instantiated component.
@@ -109,16 +119,37 @@ pub struct Stats {
     pub release: Histogram,
 }
 
-impl Stats {
-    /// The shutdown line, or `None` when nothing ran.
+/// Every serving thread's timings. Each thread records into its own shard,
+/// so requests on different cores never contend for a counter's cache line.
+#[derive(Default)]
+pub struct StatsRegistry(std::sync::Mutex<Vec<std::sync::Arc<Stats>>>);
+
+impl StatsRegistry {
+    /// A new shard for one serving thread.
+    pub fn shard(&self) -> std::sync::Arc<Stats> {
+        let shard = std::sync::Arc::<Stats>::default();
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(shard.clone());
+        shard
+    }
+
+    /// The shutdown line over every shard, or `None` when nothing ran.
     pub fn summary(&self) -> Option<String> {
-        (self.instantiate.count() > 0).then(|| {
+        let all = Stats::default();
+        for shard in self.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            all.instantiate.absorb(&shard.instantiate);
+            all.handle.absorb(&shard.handle);
+            all.release.absorb(&shard.release);
+        }
+        (all.instantiate.count() > 0).then(|| {
             format!(
                 "{} instances; instantiate {}; handle {}; release {}",
-                self.instantiate.count(),
-                self.instantiate.summary(),
-                self.handle.summary(),
-                self.release.summary()
+                all.instantiate.count(),
+                all.instantiate.summary(),
+                all.handle.summary(),
+                all.release.summary()
             )
         })
     }
@@ -170,5 +201,19 @@ mod tests {
         assert!((92.0..=104.0).contains(&p99), "p99 {p99}");
         assert!((h.mean_us() - 50.5).abs() < 0.01);
         assert_eq!(Histogram::default().quantile_us(0.5), 0.0);
+    }
+
+    #[test]
+    fn shards_add_up_in_the_summary() {
+        let registry = StatsRegistry::default();
+        assert_eq!(registry.summary(), None);
+        let (a, b) = (registry.shard(), registry.shard());
+        a.instantiate.record(Duration::from_micros(10));
+        b.instantiate.record(Duration::from_micros(10));
+        b.handle.record(Duration::from_micros(30));
+        let line = registry.summary().unwrap();
+        assert!(line.starts_with("2 instances; instantiate p50"), "{line}");
+        assert!(line.contains("mean 10.0 µs; handle"), "{line}");
+        assert!(line.contains("mean 30.0 µs; release"), "{line}");
     }
 }

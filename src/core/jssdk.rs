@@ -30,11 +30,18 @@ pub fn strip_fragment(url: &str) -> &str {
 
 /// The JS-SDK signature over an already fragment-free URL.
 pub fn signature(ticket: &JsapiTicket, nonce_str: &str, timestamp: u64, url: &str) -> String {
-    let plain = format!(
-        "jsapi_ticket={}&noncestr={nonce_str}&timestamp={timestamp}&url={url}",
-        ticket.secret()
-    );
-    hex::encode(Sha1::digest(plain.as_bytes()))
+    // Hashed piece by piece: the signed string is never assembled.
+    let digest = Sha1::new()
+        .chain_update("jsapi_ticket=")
+        .chain_update(ticket.secret())
+        .chain_update("&noncestr=")
+        .chain_update(nonce_str)
+        .chain_update("&timestamp=")
+        .chain_update(timestamp.to_string())
+        .chain_update("&url=")
+        .chain_update(url)
+        .finalize();
+    hex::encode(digest)
 }
 
 /// A page URL that passed [`page_url`]: fragment-free, absolute, on an
