@@ -31,9 +31,10 @@ const REQUEST_LIMIT_SECS: u64 = 30;
 type Body = UnsyncBoxBody<Bytes, anyhow::Error>;
 
 /// Serves `app` on `listener` until `shutdown` resolves: one serving
-/// thread per core, each with its own single-threaded runtime accepting
-/// from the shared listener, so a request's connection, instance and
-/// response stay on one thread (no work stealing, no cross-core wake-ups).
+/// thread per core, each with its own single-threaded runtime and its own
+/// SO_REUSEPORT socket on the same address (the kernel spreads connections
+/// evenly), so a request's connection, instance and response stay on one
+/// thread (no work stealing, no cross-core wake-ups).
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
@@ -46,16 +47,14 @@ pub async fn serve(
         engine.increment_epoch();
     });
     let addr = listener.local_addr()?;
-    let mut first = Some(listener.into_std()?);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut listeners = vec![listener.into_std()?];
+    for _ in 1..threads {
+        listeners.push(reuse_port(addr)?.into_std()?);
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut serving = Vec::new();
-    for i in 0..threads {
-        // SO_REUSEPORT: the kernel spreads connections evenly over the threads' sockets.
-        let listener = match first.take() {
-            Some(l) => l,
-            None => reuse_port(addr)?.into_std()?,
-        };
+    for (i, listener) in listeners.into_iter().enumerate() {
         let (app, log, stopped) = (app.clone(), log.clone(), stopped.clone());
         serving.push(
             std::thread::Builder::new()

@@ -121,6 +121,25 @@ impl Config {
         self.get(name).ok_or_else(|| format!("{name}: not set"))
     }
 
+    /// An optional setting: unset is `Ok(None)`, a value must parse.
+    fn optional<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Setting<T>,
+    ) -> Setting<Option<T>> {
+        self.get(name).map(|v| parse(&v)).transpose()
+    }
+
+    /// A URL setting that falls back to `default` when unset.
+    fn url_or(
+        &self,
+        name: &str,
+        default: &str,
+        parse: fn(&str, &str) -> Setting<Url>,
+    ) -> Setting<Url> {
+        parse(name, self.get(name).as_deref().unwrap_or(default))
+    }
+
     /// `app_id`.
     pub fn app_id(&self) -> &Setting<AppId> {
         self.cells
@@ -145,11 +164,9 @@ impl Config {
 
     /// `encoding_aes_key`, decoded; `Ok(None)` when unset (plaintext mode only).
     pub fn aes_key(&self) -> &Setting<Option<AesKey>> {
-        self.cells.aes_key.get_or_init(|| {
-            self.get("encoding_aes_key")
-                .map(|v| decode_aes_key(&v))
-                .transpose()
-        })
+        self.cells
+            .aes_key
+            .get_or_init(|| self.optional("encoding_aes_key", decode_aes_key))
     }
 
     /// `public_url`.
@@ -179,7 +196,7 @@ impl Config {
     pub fn session_secret(&self) -> &Setting<SessionSecret> {
         self.cells.session_secret.get_or_init(|| {
             self.required("session_secret").and_then(|v| {
-                SessionSecret::new(v.as_bytes().to_vec()).ok_or_else(|| {
+                SessionSecret::new(v.into_bytes()).ok_or_else(|| {
                     format!(
                         "session_secret: must be at least {} bytes",
                         SessionSecret::MIN_LEN
@@ -191,11 +208,9 @@ impl Config {
 
     /// `admin_key`; `Ok(None)` disables `GET /api/token`.
     pub fn admin_key(&self) -> &Setting<Option<AdminKey>> {
-        self.cells.admin_key.get_or_init(|| {
-            self.get("admin_key")
-                .map(|v| parse_admin_key(&v))
-                .transpose()
-        })
+        self.cells
+            .admin_key
+            .get_or_init(|| self.optional("admin_key", parse_admin_key))
     }
 
     /// `token_mode`.
@@ -213,12 +228,9 @@ impl Config {
 
     /// `api_base`.
     pub fn api_base(&self) -> &Setting<Url> {
-        self.cells.api_base.get_or_init(|| {
-            parse_base_url(
-                "api_base",
-                self.get("api_base").as_deref().unwrap_or(DEFAULT_API_BASE),
-            )
-        })
+        self.cells
+            .api_base
+            .get_or_init(|| self.url_or("api_base", DEFAULT_API_BASE, parse_base_url))
     }
 
     /// `api_fallback_base`; `Ok(None)` when there is none.
@@ -244,23 +256,16 @@ impl Config {
 
     /// `oauth_base`.
     pub fn oauth_base(&self) -> &Setting<Url> {
-        self.cells.oauth_base.get_or_init(|| {
-            parse_base_url(
-                "oauth_base",
-                self.get("oauth_base")
-                    .as_deref()
-                    .unwrap_or(DEFAULT_OAUTH_BASE),
-            )
-        })
+        self.cells
+            .oauth_base
+            .get_or_init(|| self.url_or("oauth_base", DEFAULT_OAUTH_BASE, parse_base_url))
     }
 
     /// `message_webhook`; `Ok(None)` when pushes are only acknowledged.
     pub fn message_webhook(&self) -> &Setting<Option<Url>> {
-        self.cells.message_webhook.get_or_init(|| {
-            self.get("message_webhook")
-                .map(|v| parse_url("message_webhook", &v))
-                .transpose()
-        })
+        self.cells
+            .message_webhook
+            .get_or_init(|| self.optional("message_webhook", |v| parse_url("message_webhook", v)))
     }
 
     /// `demo`: serve the demo page at `/` (off in production).
@@ -276,14 +281,9 @@ impl Config {
 
     /// `jssdk_script_url`: the jweixin script the demo page loads.
     pub fn jssdk_script_url(&self) -> &Setting<Url> {
-        self.cells.jssdk_script_url.get_or_init(|| {
-            parse_url(
-                "jssdk_script_url",
-                self.get("jssdk_script_url")
-                    .as_deref()
-                    .unwrap_or(DEFAULT_JSSDK_SCRIPT_URL),
-            )
-        })
+        self.cells
+            .jssdk_script_url
+            .get_or_init(|| self.url_or("jssdk_script_url", DEFAULT_JSSDK_SCRIPT_URL, parse_url))
     }
 
     /// Every problem, one line per variable, for `/healthz`.
