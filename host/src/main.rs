@@ -94,7 +94,7 @@ async fn up(o: Options) -> Result<()> {
     let log = Log::new(o.level);
     let manifest = manifest::Manifest::load(&o.manifest)?;
     let listener =
-        server::reuse_port(o.listen).with_context(|| format!("cannot listen on {}", o.listen))?;
+        server::listen(o.listen).with_context(|| format!("cannot listen on {}", o.listen))?;
     let listen = listener.local_addr()?;
 
     let sandbox = if o.sandbox {

@@ -15,6 +15,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use wasmtime::Store;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::WasiHttpView;
@@ -31,10 +32,12 @@ const REQUEST_LIMIT_SECS: u64 = 30;
 type Body = UnsyncBoxBody<Bytes, anyhow::Error>;
 
 /// Serves `app` on `listener` until `shutdown` resolves: one serving
-/// thread per core, each with its own single-threaded runtime and its own
-/// SO_REUSEPORT socket on the same address (the kernel spreads connections
-/// evenly), so a request's connection, instance and response stay on one
-/// thread (no work stealing, no cross-core wake-ups).
+/// thread per core, each with its own single-threaded runtime, so a
+/// request's connection, instance and response stay on one thread (no work
+/// stealing, no cross-core wake-ups). Connections are accepted here and
+/// dealt to the serving threads in turn, so each holds the same number:
+/// with one SO_REUSEPORT socket per thread the kernel's hash left them
+/// 60/40, and the busier thread set the tail latency.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
@@ -46,23 +49,26 @@ pub async fn serve(
         std::thread::sleep(Duration::from_millis(1000 / TICKS_PER_SEC));
         engine.increment_epoch();
     });
-    let addr = listener.local_addr()?;
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut listeners = vec![listener.into_std()?];
-    for _ in 1..threads {
-        listeners.push(reuse_port(addr)?.into_std()?);
-    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut lanes = Vec::new();
     let mut serving = Vec::new();
-    for (i, listener) in listeners.into_iter().enumerate() {
+    for i in 0..threads {
+        let (lane, connections) = tokio::sync::mpsc::unbounded_channel();
+        lanes.push(lane);
         let (app, log, stopped) = (app.clone(), log.clone(), stopped.clone());
         serving.push(
             std::thread::Builder::new()
                 .name(format!("wxmp-serve-{i}"))
-                .spawn(move || serve_thread(app, listener, log, stopped))?,
+                .spawn(move || serve_thread(app, connections, log, stopped))?,
         );
     }
-    shutdown.await;
+    tokio::select! {
+        () = deal(&listener, &lanes, &log) => {}
+        () = shutdown => {}
+    }
+    // New connections are refused from here on; open ones finish.
+    drop(listener);
     log.info("shutting down: finishing requests in flight");
     let _ = stop.send(true);
     let _ = tokio::task::spawn_blocking(move || {
@@ -78,24 +84,44 @@ pub async fn serve(
     Ok(())
 }
 
-/// A listening socket on `addr` that other sockets may share with
-/// SO_REUSEPORT (one per serving thread).
-pub fn reuse_port(addr: SocketAddr) -> std::io::Result<TcpListener> {
+/// A connection on its way to a serving thread.
+type Accepted = (std::net::TcpStream, SocketAddr);
+
+/// Accepts connections and hands them to the serving threads round-robin.
+async fn deal(listener: &TcpListener, lanes: &[UnboundedSender<Accepted>], log: &Log) {
+    for next in (0..lanes.len()).cycle() {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, don't spin.
+                log.warn(&format!("accept: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if let Ok(stream) = stream.into_std() {
+            let _ = lanes[next].send((stream, peer));
+        }
+    }
+}
+
+/// A listening socket on `addr` (SO_REUSEADDR, so a restart need not wait
+/// for the old connections' TIME_WAIT).
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
-    socket.set_reuseport(true)?;
     socket.bind(addr)?;
     socket.listen(1024)
 }
 
-/// One serving thread: accept, serve connections, stop gracefully.
+/// One serving thread: serve the connections dealt to it, stop gracefully.
 fn serve_thread(
     app: Arc<App>,
-    listener: std::net::TcpListener,
+    mut connections: UnboundedReceiver<Accepted>,
     log: Log,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -107,16 +133,13 @@ fn serve_thread(
         Err(e) => return log.error(&format!("serving thread: {e}")),
     };
     runtime.block_on(async move {
-        let listener = match TcpListener::from_std(listener) {
-            Ok(l) => l,
-            Err(e) => return log.error(&format!("serving thread: {e}")),
-        };
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let stats = app.stats.shard();
         loop {
             tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, peer)) = accepted else { continue };
+                dealt = connections.recv() => {
+                    let Some((stream, peer)) = dealt else { break };
+                    let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { continue };
                     let _ = stream.set_nodelay(true);
                     let (app, log, stats) = (app.clone(), log.clone(), stats.clone());
                     let service = service_fn(move |req| handle(app.clone(), stats.clone(), log.clone(), peer, req));

@@ -138,18 +138,21 @@ impl StatsRegistry {
     /// The shutdown line over every shard, or `None` when nothing ran.
     pub fn summary(&self) -> Option<String> {
         let all = Stats::default();
+        let mut per_thread = Vec::new();
         for shard in self.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             all.instantiate.absorb(&shard.instantiate);
             all.handle.absorb(&shard.handle);
             all.release.absorb(&shard.release);
+            per_thread.push(shard.instantiate.count().to_string());
         }
         (all.instantiate.count() > 0).then(|| {
             format!(
-                "{} instances; instantiate {}; handle {}; release {}",
+                "{} instances; instantiate {}; handle {}; release {}; per serving thread {}",
                 all.instantiate.count(),
                 all.instantiate.summary(),
                 all.handle.summary(),
-                all.release.summary()
+                all.release.summary(),
+                per_thread.join(" / ")
             )
         })
     }
@@ -215,5 +218,6 @@ mod tests {
         assert!(line.starts_with("2 instances; instantiate p50"), "{line}");
         assert!(line.contains("mean 10.0 µs; handle"), "{line}");
         assert!(line.contains("mean 30.0 µs; release"), "{line}");
+        assert!(line.ends_with("; per serving thread 1 / 1"), "{line}");
     }
 }

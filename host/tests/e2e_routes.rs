@@ -143,6 +143,7 @@ fn snsapi_userinfo_login_then_me_then_logout() {
         b"",
     );
     assert_eq!(out.status, 204);
+    assert_eq!(out.header("content-length"), None);
     assert_eq!(b.get("/api/me").status, 401);
 }
 
@@ -247,6 +248,12 @@ fn jssdk_config_matches_an_independent_signature() {
         enc(&format!("{page}#/route"))
     ));
     assert_eq!(r.status, 200, "{}", r.text());
+    // The component states the length; the answer is not chunked.
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    assert_eq!(r.header("transfer-encoding"), None);
     let cfg = r.json();
     let ticket = sim.sim.current_ticket(SimHandle::now_ms()).unwrap();
     let sig = jssdk_signature(

@@ -158,6 +158,25 @@ mod tests {
         ));
     }
 
+    /// An internationalised host matches its punycode origin either way it
+    /// is written, and the page URL is signed exactly as given.
+    #[test]
+    fn internationalised_hosts_match_their_punycode_origin() {
+        let allowed = AllowedOrigins::parse_list("https://xn--fiqs8s.example").unwrap();
+        for raw in [
+            "https://xn--fiqs8s.example/p?a=1",
+            "https://XN--FIQS8S.example/p?a=1",
+            "https://中国.example/p?a=1",
+        ] {
+            assert_eq!(page_url(raw, &allowed).unwrap().as_str(), raw);
+        }
+        assert!(page_url("https://中国.example.com/p", &allowed).is_err());
+        assert_eq!(
+            AllowedOrigins::parse_list("https://中国.example").unwrap(),
+            allowed
+        );
+    }
+
     #[test]
     fn nonce_is_sixteen_alphanumerics() {
         let n = nonce_str([255, 61, 62, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);

@@ -51,10 +51,30 @@ impl Request {
     }
 
     /// The first value of query parameter `name`, percent-decoded.
+    ///
+    /// Same answer as searching `form_urlencoded::parse`, but only keys that
+    /// carry escapes and the matching value are decoded: `/wx` looks up four
+    /// parameters per request, and decoding every pair each time was a
+    /// tenth of its time in the component.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        url::form_urlencoded::parse(self.query.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        // application/x-www-form-urlencoded: `+` is a space, then %XX.
+        let decode = |raw: &str| {
+            percent_encoding::percent_decode_str(&raw.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        self.query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .find_map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let matches = if key.contains(['%', '+']) {
+                    decode(key) == name
+                } else {
+                    key == name
+                };
+                matches.then(|| decode(value))
+            })
     }
 
     /// The value of cookie `name` from all `Cookie` headers.
@@ -65,5 +85,45 @@ impl Request {
             .filter(|(k, _)| k == "cookie")
             .map(|(_, v)| v.as_str());
         crate::core::session::find_cookie(values, name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference: search every decoded pair.
+    fn reference(query: &str, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    #[test]
+    fn query_param_answers_like_a_full_form_urlencoded_parse() {
+        let queries = [
+            "signature=abc&timestamp=1&nonce=n&echostr=e",
+            "a=1&a=2",
+            "&&a=&b",
+            "b&a",
+            "%61=escaped-key&a=plain",
+            "a+b=space&a%20b=x",
+            "url=https%3A%2F%2Fm.example.com%2Fp%3Fx%3D1%26y%3D%E4%BD%A0",
+            "a=%zz%&a=2",
+            "a==b=c",
+            "x=%E4%BD%A0+%2B",
+            "%FF=bad-utf8&a=%FF",
+            "",
+        ];
+        for query in queries {
+            let req = Request::new("GET", &format!("/wx?{query}"));
+            for name in ["a", "b", "a b", "signature", "url", "x", "\u{fffd}", ""] {
+                assert_eq!(
+                    req.query_param(name),
+                    reference(query, name),
+                    "{query:?} / {name:?}"
+                );
+            }
+        }
     }
 }

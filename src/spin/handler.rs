@@ -80,11 +80,17 @@ fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, ApiError> {
 }
 
 fn write_response(out: ResponseOutparam, response: Response) {
-    let headers: Vec<(String, Vec<u8>)> = response
+    let mut headers: Vec<(String, Vec<u8>)> = response
         .headers
         .iter()
         .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
         .collect();
+    // The whole body is known: say its length, so the host frames it
+    // plainly instead of chunked (no Content-Length on a 204 or 304).
+    if !matches!(response.status, 204 | 304) {
+        let length = response.body.len().to_string().into_bytes();
+        headers.push(("content-length".to_owned(), length));
+    }
     let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
     let outgoing = OutgoingResponse::new(fields);
     let _ = outgoing.set_status_code(response.status);

@@ -13,8 +13,9 @@
 //!   sanitizer (the code under test is safe Rust: panics are what we hunt).
 //! - `soak [SECS]`: the mixed-traffic soak through wxmp-host (default 600 s).
 //! - `bench [ARGS…]`: the performance benchmark (docs/PERFORMANCE.md):
-//!   builds the component, wxmp-host and the native reference in the `host`
-//!   profile, installs wrk via apt-get when missing, and runs `wxmp-bench`
+//!   builds the component, the no-op floor component (`bench/floor`),
+//!   wxmp-host and the native reference in the `host` profile, installs wrk
+//!   via apt-get when missing, and runs `wxmp-bench`
 //!   (`--seconds`, `--connections`, `--threads`, `--burst`, `--out`).
 //! - `compose`: builds the example consumer and composes it with wxmp
 //!   (`wac plug`, installing wac-cli from crates.io when missing) into
@@ -53,6 +54,7 @@ fn main() {
             }),
         "build" => build_component(),
         "bench" => build_component()
+            .and_then(|()| build_wasm("wxmp-floor"))
             .and_then(|()| ensure_apt("wrk", &["wrk"]))
             .and_then(|()| {
                 cargo(&[
@@ -117,6 +119,11 @@ fn main() {
 /// The component, as `spin build` makes it.
 fn build_component() -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    build_wasm("wxmp")
+}
+
+/// Builds `package` for wasm32-wasip2 in the release profile.
+fn build_wasm(package: &str) -> Result<(), String> {
     cargo(&[
         "build",
         "--locked",
@@ -124,7 +131,7 @@ fn build_component() -> Result<(), String> {
         "wasm32-wasip2",
         "--release",
         "-p",
-        "wxmp",
+        package,
     ])
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use procs::{free_addr, Server};
-use report::{Measured, Report, RouteRow};
+use report::{Floor, Measured, Report, RouteRow};
 use wrk::Shape;
 use wxmp_sim::server::SimServer;
 use wxmp_sim::{Sim, SimConfig};
@@ -62,6 +62,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         .map_err(|e| format!("{}: {e} (cargo xtask build)", component.display()))?
         .len();
 
+    let floor = measure_floor(opts)?;
     let host = measure(opts, &sim_server, Target::Host)?;
     let native = measure(opts, &sim_server, Target::Native)?;
     let rows = ROUTES
@@ -78,6 +79,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         rows,
         host,
         native,
+        floor,
         component_bytes,
         burst: opts.burst,
     })
@@ -178,10 +180,7 @@ fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, 
     }
     let idle_rss_kib = server.rss_kib();
     let log = server.stop();
-    let timings = log
-        .lines()
-        .find(|l| l.contains(" instances; instantiate "))
-        .map(|l| l.trim_start_matches("wxmp-host: ").to_owned());
+    let timings = timing_line(&log);
     if target == Target::Host && timings.is_none() {
         return Err(format!(
             "wxmp-host printed no timings at shutdown; see {}",
@@ -197,6 +196,60 @@ fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, 
         ticket_fetches,
         timings,
     })
+}
+
+/// wxmp-host serving the no-op component (`bench/floor`) from a manifest
+/// of its own, loaded on `GET /` like the routes: what any Spin component
+/// costs per request here before it does any work.
+fn measure_floor(opts: &Options) -> Result<Floor, String> {
+    let built = opts
+        .root
+        .join("target/wasm32-wasip2/release/wxmp_floor.wasm");
+    // The manifest lives elsewhere, so its source must be absolute.
+    let component = std::fs::canonicalize(&built).map_err(|e| {
+        format!(
+            "{}: {e} (cargo build --target wasm32-wasip2 --release -p wxmp-floor)",
+            built.display()
+        )
+    })?;
+    let manifest = opts.work.join("floor-spin.toml");
+    let text = format!(
+        "spin_manifest_version = 2\n\n[application]\nname = \"wxmp-floor\"\n\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"floor\"\n\n\
+         [component.floor]\nsource = {:?}\n",
+        component.display().to_string()
+    );
+    std::fs::write(&manifest, text).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let addr = free_addr()?;
+    let mut cmd = Command::new(opts.bins.join("wxmp-host"));
+    cmd.arg("up")
+        .arg("-f")
+        .arg(&manifest)
+        .arg("--listen")
+        .arg(addr.to_string());
+    let server = Server::start(
+        "wxmp-host (floor)",
+        cmd,
+        addr,
+        &opts.work.join("wxmp-host-floor.log"),
+    )?;
+    let load = wrk::run(&opts.shape, &format!("{}/", server.url()), &[])?;
+    if load.failures > 0 {
+        return Err(format!(
+            "floor: {} failed requests; see {}",
+            load.failures,
+            server.log.display()
+        ));
+    }
+    let timings = timing_line(&server.stop());
+    Ok(Floor { load, timings })
+}
+
+/// wxmp-host's per-request timing line, printed when it stops.
+fn timing_line(log: &str) -> Option<String> {
+    log.lines()
+        .find(|l| l.contains(" instances; instantiate "))
+        .map(|l| l.trim_start_matches("wxmp-host: ").to_owned())
 }
 
 /// Runs `f` while sampling `pid`'s resident memory every 100 ms; returns

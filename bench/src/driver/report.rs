@@ -28,6 +28,15 @@ pub struct Measured {
     pub timings: Option<String>,
 }
 
+/// wxmp-host serving a component that does nothing (`bench/floor`).
+#[derive(Clone, Debug)]
+pub struct Floor {
+    /// `GET /`, warm.
+    pub load: Load,
+    /// wxmp-host's timing line for it.
+    pub timings: Option<String>,
+}
+
 /// A route's warm numbers on both servers.
 #[derive(Clone, Debug)]
 pub struct RouteRow {
@@ -57,6 +66,8 @@ pub struct Report {
     pub host: Measured,
     /// The native reference.
     pub native: Measured,
+    /// The no-op component through wxmp-host, for scale.
+    pub floor: Floor,
     /// The release component's size.
     pub component_bytes: u64,
     /// Clients in the cold burst.
@@ -206,9 +217,17 @@ impl fmt::Display for Report {
                 r.ratio() * 100.0
             )?;
         }
+        writeln!(
+            f,
+            "floor, a Spin component that does nothing, through wxmp-host (`GET /`): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+            self.floor.load.rps, self.floor.load.p50_ms, self.floor.load.p99_ms
+        )?;
         writeln!(f)?;
         if let Some(t) = &self.host.timings {
             writeln!(f, "wxmp-host per request: {t}")?;
+        }
+        if let Some(t) = &self.floor.timings {
+            writeln!(f, "floor per request: {t}")?;
         }
         writeln!(
             f,
