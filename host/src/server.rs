@@ -35,9 +35,9 @@ type Body = UnsyncBoxBody<Bytes, anyhow::Error>;
 /// thread per core, each with its own single-threaded runtime, so a
 /// request's connection, instance and response stay on one thread (no work
 /// stealing, no cross-core wake-ups). Connections are accepted here and
-/// dealt to the serving threads in turn, so each holds the same number:
-/// with one SO_REUSEPORT socket per thread the kernel's hash left them
-/// 60/40, and the busier thread set the tail latency.
+/// dealt to the serving threads in turn, so each holds the same number
+/// (with one SO_REUSEPORT socket per thread, the kernel's hash split them
+/// as unevenly as 60/40).
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,

@@ -8,7 +8,8 @@ pub mod report;
 pub mod wrk;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use procs::{free_addr, Server};
 use report::{Floor, Measured, Report, RouteRow};
-use wrk::Shape;
+use wrk::{Load, Shape};
 use wxmp_sim::server::SimServer;
 use wxmp_sim::{Sim, SimConfig};
 
@@ -118,14 +119,8 @@ fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, 
                 "[key_value_store.default]\ntype = \"memory\"\n",
             )
             .map_err(|e| format!("{}: {e}", runtime_config.display()))?;
-            let mut cmd = Command::new(opts.bins.join("wxmp-host"));
-            cmd.arg("up")
-                .arg("-f")
-                .arg(opts.root.join("spin.toml"))
-                .arg("--listen")
-                .arg(addr.to_string())
-                .arg("--runtime-config-file")
-                .arg(&runtime_config);
+            let mut cmd = host_up(opts, &opts.root.join("spin.toml"), addr);
+            cmd.arg("--runtime-config-file").arg(&runtime_config);
             ("wxmp-host", cmd)
         }
         Target::Native => {
@@ -166,15 +161,8 @@ fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, 
     let mut loads = Vec::new();
     let mut peak_rss_kib = 0;
     for (url, headers) in &runs {
-        let (load, rss) = with_rss_sampling(server.pid(), || wrk::run(&opts.shape, url, headers));
+        let (load, rss) = with_rss_sampling(server.pid(), || run_load(opts, &server, url, headers));
         let load = load?;
-        if load.failures > 0 {
-            return Err(format!(
-                "{name}: {} failed requests loading {url}; see {}",
-                load.failures,
-                server.log.display()
-            ));
-        }
         peak_rss_kib = peak_rss_kib.max(rss);
         loads.push(load);
     }
@@ -221,28 +209,45 @@ fn measure_floor(opts: &Options) -> Result<Floor, String> {
     );
     std::fs::write(&manifest, text).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let addr = free_addr()?;
-    let mut cmd = Command::new(opts.bins.join("wxmp-host"));
-    cmd.arg("up")
-        .arg("-f")
-        .arg(&manifest)
-        .arg("--listen")
-        .arg(addr.to_string());
     let server = Server::start(
         "wxmp-host (floor)",
-        cmd,
+        host_up(opts, &manifest, addr),
         addr,
         &opts.work.join("wxmp-host-floor.log"),
     )?;
-    let load = wrk::run(&opts.shape, &format!("{}/", server.url()), &[])?;
+    let load = run_load(opts, &server, &format!("{}/", server.url()), &[])?;
+    let timings = timing_line(&server.stop());
+    Ok(Floor { load, timings })
+}
+
+/// `wxmp-host up -f manifest --listen addr`.
+fn host_up(opts: &Options, manifest: &Path, addr: SocketAddr) -> Command {
+    let mut cmd = Command::new(opts.bins.join("wxmp-host"));
+    cmd.arg("up")
+        .arg("-f")
+        .arg(manifest)
+        .arg("--listen")
+        .arg(addr.to_string());
+    cmd
+}
+
+/// Loads `url` on `server` with wrk; any failed request fails the run.
+fn run_load(
+    opts: &Options,
+    server: &Server,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<Load, String> {
+    let load = wrk::run(&opts.shape, url, headers)?;
     if load.failures > 0 {
         return Err(format!(
-            "floor: {} failed requests; see {}",
+            "{}: {} failed requests loading {url}; see {}",
+            server.name(),
             load.failures,
             server.log.display()
         ));
     }
-    let timings = timing_line(&server.stop());
-    Ok(Floor { load, timings })
+    Ok(load)
 }
 
 /// wxmp-host's per-request timing line, printed when it stops.
