@@ -4,18 +4,21 @@
 
 use crate::core::config::Config;
 use crate::core::error::Error;
+use crate::core::keys::Key;
+use crate::core::method::Method;
 
-/// The shared key-value store (Spin's `default` store).
+/// The shared key-value store (Spin's `default` store). Keys come from
+/// [`crate::core::keys::Keys`] only.
 pub trait KeyValue {
     /// The value at `key`, if any.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error>;
+    fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, Error>;
     /// Stores `value` at `key`.
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), Error>;
+    fn set(&self, key: &Key, value: &[u8]) -> Result<(), Error>;
     /// Removes `key` (absent is fine).
-    fn delete(&self, key: &str) -> Result<(), Error>;
+    fn delete(&self, key: &Key) -> Result<(), Error>;
     /// Atomically adds `delta` to the counter at `key` (absent counts as 0)
     /// and returns the new value. The key must hold only that counter.
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, Error>;
+    fn increment(&self, key: &Key, delta: i64) -> Result<i64, Error>;
 }
 
 /// Time limits for one outbound request.
@@ -32,8 +35,8 @@ pub struct Timeouts {
 /// An outbound HTTP request. `url` may carry secrets: adapters must not log it.
 #[derive(Clone)]
 pub struct OutboundRequest {
-    /// `GET` or `POST`.
-    pub method: &'static str,
+    /// The method.
+    pub method: Method,
     /// The full URL.
     pub url: String,
     /// Request headers.

@@ -340,7 +340,7 @@ fn unreachable_api_host_fails_over_to_the_fallback() {
 }
 
 #[test]
-fn without_a_fallback_an_unreachable_host_is_504() {
+fn without_a_fallback_an_unreachable_host_is_502_unreachable() {
     let w = World::with_clock(TestClock::manual(1_700_000_000_000), |v| {
         v.insert("api_fallback_base".into(), "none".into());
     });
@@ -348,7 +348,7 @@ fn without_a_fallback_an_unreachable_host_is_504() {
     let r = w.send(token_req());
     assert_eq!(
         (r.status, json(&r)["error"].as_str()),
-        (504, Some("upstream_timeout"))
+        (502, Some("upstream_unreachable"))
     );
 }
 
@@ -371,14 +371,14 @@ fn slow_upstream_is_cut_off_at_the_time_limit() {
 }
 
 #[test]
-fn server_errors_and_dropped_connections_are_502_and_504() {
+fn server_errors_and_dropped_connections_are_502_with_their_own_codes() {
     let w = World::new();
     w.sim
         .inject("/cgi-bin/stable_token", Fault::Status { status: 502 }, 1);
     let r = w.send(token_req());
     assert_eq!(
         (r.status, json(&r)["error"].as_str()),
-        (502, Some("upstream"))
+        (502, Some("upstream_bad_answer"))
     );
     assert!(json(&r).get("errcode").is_none());
     w.clock.advance(1_000);
@@ -386,7 +386,7 @@ fn server_errors_and_dropped_connections_are_502_and_504() {
     let r = w.send(token_req());
     assert_eq!(
         (r.status, json(&r)["error"].as_str()),
-        (504, Some("upstream_timeout"))
+        (502, Some("upstream_unreachable"))
     );
 }
 

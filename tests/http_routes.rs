@@ -299,13 +299,19 @@ fn wechat_errors_on_exchange_return_with_their_errcode() {
             format!("https://m.example.com/x?wxmp_error={expected}")
         );
     }
-    w.sim
-        .inject("/sns/oauth2/access_token", wxmp_sim::Fault::Drop, 2);
-    let (_, done) = login(&w, "snsapi_base", "/x");
-    assert_eq!(
-        location(&done),
-        "https://m.example.com/x?wxmp_error=upstream_timeout"
-    );
+    for (fault, expected) in [
+        (wxmp_sim::Fault::Drop, "upstream_unreachable"),
+        (wxmp_sim::Fault::Delay { ms: 10_000 }, "upstream_timeout"),
+        (wxmp_sim::Fault::Status { status: 502 }, "upstream_bad_answer"),
+    ] {
+        w.sim.inject("/sns/oauth2/access_token", fault, 2);
+        let (_, done) = login(&w, "snsapi_base", "/x");
+        assert_eq!(
+            location(&done),
+            format!("https://m.example.com/x?wxmp_error={expected}")
+        );
+        w.sim.clear_faults();
+    }
 }
 
 #[test]
@@ -660,6 +666,6 @@ fn the_demo_page_is_off_unless_enabled() {
     });
     assert_eq!(
         json(&bad.get("/"))["message"],
-        "configuration: demo: \"yes\" is neither \"true\" nor \"false\""
+        "configuration: demo: must be one of \"false\", \"true\""
     );
 }

@@ -61,7 +61,7 @@ fn hook(w: &World, status: u16, reply: &str) -> Arc<Mutex<Vec<serde_json::Value>
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (seen2, reply) = (seen.clone(), reply.to_owned());
     *w.http.webhook.lock().unwrap() = Some(Arc::new(move |r| {
-        assert_eq!(r.method, "POST");
+        assert_eq!(r.method, wxmp::core::method::Method::Post);
         assert_eq!(r.timeouts.total_ms, 4_000);
         seen2
             .lock()

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wxmp::core::config::decode_aes_key;
+use wxmp::core::crypto::decode_aes_key;
 use wxmp::core::crypto::{decrypt, encrypt};
 use wxmp::core::types::AppId;
 

@@ -47,7 +47,7 @@ fn outbound_hosts_outside_the_allow_list_are_refused() {
     let r = host.admin_token();
     assert_eq!(
         (r.status, r.json()["error"].as_str()),
-        (504, Some("upstream_timeout"))
+        (502, Some("upstream_unreachable"))
     );
     assert!(
         r.json()["message"]

@@ -330,14 +330,14 @@ fn rejected_token_on_getticket_is_refetched_once() {
 }
 
 #[test]
-fn upstream_faults_become_502_and_504_json_in_bounded_time() {
+fn upstream_faults_become_502_and_504_json_with_their_own_codes_in_bounded_time() {
     let sim = SimHandle::start();
     let auth = format!("Bearer {ADMIN_KEY}");
     let cases = [
         (
             wxmp_sim::Fault::Status { status: 503 },
             502,
-            "upstream",
+            "upstream_bad_answer",
             None,
         ),
         (
@@ -346,7 +346,7 @@ fn upstream_faults_become_502_and_504_json_in_bounded_time() {
             "upstream_timeout",
             None,
         ),
-        (wxmp_sim::Fault::Drop, 504, "upstream_timeout", None),
+        (wxmp_sim::Fault::Drop, 502, "upstream_unreachable", None),
         (
             wxmp_sim::Fault::Errcode {
                 errcode: 40164,

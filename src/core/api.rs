@@ -8,30 +8,12 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::Error;
-
-/// The HTTP method of a WeChat API call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// GET with everything in the query.
-    Get,
-    /// POST with a JSON body.
-    Post,
-}
-
-impl Method {
-    /// The method's name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-        }
-    }
-}
+use super::method::Method;
 
 /// One call to WeChat's API, independent of which host serves it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiRequest {
-    /// GET or POST.
+    /// GET (everything in the query) or POST (a JSON body).
     pub method: Method,
     /// The endpoint path, e.g. `/cgi-bin/ticket/getticket`; safe to log.
     pub path: &'static str,

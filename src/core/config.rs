@@ -1,16 +1,22 @@
-//! Configuration from Spin variables, parsed once per request into typed
-//! values. A malformed value does not stop the component: each setting keeps
-//! its own problem, so only the routes that need it answer `500 config`,
-//! and `/healthz` lists every problem.
+//! Configuration from Spin variables, parsed lazily into typed values.
+//!
+//! The settings are one table ([`settings!`] below): each line names the
+//! variable, its type and how it is read, and the variable list, the parsed
+//! cells, the accessors and `/healthz`'s problem list all follow from it.
+//! Adding a setting is one line plus its parser.
+//!
+//! A malformed value does not stop the component: each setting keeps its
+//! own [`Problem`], so only the routes that need it answer `500 config`, and
+//! `/healthz` lists every problem. A problem names the variable and the
+//! reason, never the value (several are secrets, and URLs may carry
+//! credentials).
 
-use base64::engine::general_purpose::GeneralPurposeConfig;
-use base64::engine::{DecodePaddingMode, GeneralPurpose};
-use base64::Engine;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use url::Url;
 
+use super::crypto::decode_aes_key;
 use super::error::Error;
 use super::origin::{AllowedOrigins, Origin};
 use super::types::{AdminKey, AesKey, AppId, AppSecret, ServerToken, SessionSecret};
@@ -24,25 +30,6 @@ pub const DEFAULT_OAUTH_BASE: &str = "https://open.weixin.qq.com";
 /// WeChat's JS-SDK script, as its documentation names it.
 pub const DEFAULT_JSSDK_SCRIPT_URL: &str = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js";
 
-/// Every variable wxmp reads, in the order the README documents them.
-pub const VARIABLES: &[&str] = &[
-    "app_id",
-    "app_secret",
-    "token",
-    "encoding_aes_key",
-    "public_url",
-    "allowed_origins",
-    "session_secret",
-    "admin_key",
-    "token_mode",
-    "api_base",
-    "api_fallback_base",
-    "oauth_base",
-    "message_webhook",
-    "demo",
-    "jssdk_script_url",
-];
-
 /// How the access_token is obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenMode {
@@ -53,40 +40,39 @@ pub enum TokenMode {
     Classic,
 }
 
-/// One setting: its value, or the problem (naming the variable) that stops it.
-pub type Setting<T> = Result<T, String>;
+/// Why a variable cannot be used: the variable and the reason, never its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The variable's name.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.reason)
+    }
+}
+
+/// One setting: its value, or the problem that stops it.
+pub type Setting<T> = Result<T, Problem>;
+
+/// How one setting is read: from the configuration and its own variable
+/// name, to the value or the reason it is unusable.
+type Reader<T> = fn(&Config, &'static str) -> Result<T, String>;
 
 /// Where variables come from (Spin's `variables::get` in the component).
 type Source = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The configuration, read and parsed lazily: a variable is fetched and
 /// parsed the first time a route needs it. Each request gets a fresh
-/// component instance, so reading all fifteen eagerly would pay fifteen host
-/// calls and several URL parses for settings most routes never look at.
+/// component instance, so reading every variable eagerly would pay a host
+/// call and a parse for settings most routes never look at.
 #[derive(Clone)]
 pub struct Config {
     source: Source,
     cells: Cells,
-}
-
-/// Each setting, parsed once.
-#[derive(Clone, Default)]
-struct Cells {
-    app_id: OnceLock<Setting<AppId>>,
-    app_secret: OnceLock<Setting<AppSecret>>,
-    token: OnceLock<Setting<ServerToken>>,
-    aes_key: OnceLock<Setting<Option<AesKey>>>,
-    public_url: OnceLock<Setting<Url>>,
-    allowed_origins: OnceLock<Setting<AllowedOrigins>>,
-    session_secret: OnceLock<Setting<SessionSecret>>,
-    admin_key: OnceLock<Setting<Option<AdminKey>>>,
-    token_mode: OnceLock<Setting<TokenMode>>,
-    api_base: OnceLock<Setting<Url>>,
-    api_fallback_base: OnceLock<Setting<Option<Url>>>,
-    oauth_base: OnceLock<Setting<Url>>,
-    message_webhook: OnceLock<Setting<Option<Url>>>,
-    demo: OnceLock<Setting<bool>>,
-    jssdk_script_url: OnceLock<Setting<Url>>,
 }
 
 /// Never prints values: several are secrets.
@@ -96,11 +82,107 @@ impl fmt::Debug for Config {
     }
 }
 
+/// The settings table: `name: Type = reader;`, in the README's order.
+macro_rules! settings {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty = $read:expr;)*) => {
+        /// Every variable wxmp reads, in the order the README documents them.
+        pub const VARIABLES: &[&str] = &[$(stringify!($name)),*];
+
+        /// Each setting, parsed once.
+        #[derive(Clone, Default)]
+        struct Cells {
+            $($name: OnceLock<Setting<$ty>>,)*
+        }
+
+        impl Config {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> &Setting<$ty> {
+                    self.cells.$name.get_or_init(|| {
+                        let read: Reader<$ty> = $read;
+                        read(self, stringify!($name)).map_err(|reason| Problem {
+                            variable: stringify!($name),
+                            reason,
+                        })
+                    })
+                }
+            )*
+
+            /// Every problem, one per variable, for `/healthz`.
+            pub fn problems(&self) -> Vec<Problem> {
+                let mut problems = Vec::new();
+                $(
+                    if let Err(p) = self.$name() {
+                        problems.push(p.clone());
+                    }
+                )*
+                problems
+            }
+        }
+    };
+}
+
+settings! {
+    /// `app_id`: the Official Account's AppID.
+    app_id: AppId = |c, name| c.required(name).and_then(|v| parse_app_id(&v));
+    /// `app_secret`: mints access tokens; never leaves the server.
+    app_secret: AppSecret = |c, name| c.required(name).map(|v| AppSecret::new(v.trim()));
+    /// `token`: the server-configuration Token that signs pushes.
+    token: ServerToken = |c, name| c.required(name).and_then(|v| parse_server_token(&v));
+    /// `encoding_aes_key`, decoded; `None` when unset (plaintext pushes only).
+    encoding_aes_key: Option<AesKey> = |c, name| c.optional(name, decode_aes_key);
+    /// `public_url`: the site's external base URL.
+    public_url: Url = |c, name| c.required(name).and_then(|v| parse_base_url(&v));
+    /// `allowed_origins`, defaulting to the origin of `public_url`.
+    allowed_origins: AllowedOrigins = |c, name| match (c.raw(name), c.public_url()) {
+        (Some(list), _) => AllowedOrigins::parse_list(&list),
+        (None, Ok(url)) => Ok(AllowedOrigins::new(Origin::of(url).into_iter().collect())),
+        (None, Err(_)) => Err("defaults to public_url's origin, which is not usable".into()),
+    };
+    /// `session_secret`: keys the MACs of states and session cookies.
+    session_secret: SessionSecret = |c, name| {
+        c.required(name).and_then(|v| {
+            SessionSecret::new(v.into_bytes())
+                .ok_or_else(|| format!("must be at least {} bytes", SessionSecret::MIN_LEN))
+        })
+    };
+    /// `admin_key`; `None` disables the routes for trusted backends.
+    admin_key: Option<AdminKey> = |c, name| c.optional(name, parse_admin_key);
+    /// `token_mode`: how the access_token is fetched.
+    token_mode: TokenMode = |c, name| {
+        c.choice(name, &[("stable", TokenMode::Stable), ("classic", TokenMode::Classic)])
+    };
+    /// `api_base`: WeChat's API host (or a proxy, or the simulator).
+    api_base: Url = |c, name| parse_base_url(c.raw(name).as_deref().unwrap_or(DEFAULT_API_BASE));
+    /// `api_fallback_base`: tried when `api_base` cannot be reached.
+    api_fallback_base: Option<Url> = |c, name| {
+        // WeChat's standby host only backs WeChat's own host: with api_base
+        // pointed elsewhere (a proxy, the simulator) the default fallback is
+        // dropped, also when a manifest spells the default out.
+        let official_api = c.raw("api_base").is_none_or(|v| same_url(&v, DEFAULT_API_BASE));
+        match c.raw(name).as_deref() {
+            Some(v) if v.trim() == "none" => Ok(None),
+            Some(v) if !official_api && same_url(v, DEFAULT_API_FALLBACK_BASE) => Ok(None),
+            Some(v) => parse_base_url(v).map(Some),
+            None if official_api => parse_base_url(DEFAULT_API_FALLBACK_BASE).map(Some),
+            None => Ok(None),
+        }
+    };
+    /// `oauth_base`: WeChat's OAuth host.
+    oauth_base: Url = |c, name| parse_base_url(c.raw(name).as_deref().unwrap_or(DEFAULT_OAUTH_BASE));
+    /// `message_webhook`; `None` when pushes are only acknowledged.
+    message_webhook: Option<Url> = |c, name| c.optional(name, parse_url);
+    /// `demo`: serve the demo page at `/` (off in production).
+    demo: bool = |c, name| c.choice(name, &[("false", false), ("true", true)]);
+    /// `jssdk_script_url`: the jweixin script the demo page loads.
+    jssdk_script_url: Url = |c, name| parse_url(c.raw(name).as_deref().unwrap_or(DEFAULT_JSSDK_SCRIPT_URL));
+}
+
 /// Hands out a setting or the `Error::Config` that names its problem.
 pub fn need<T>(setting: &Setting<T>) -> Result<&T, Error> {
     setting
         .as_ref()
-        .map_err(|problem| Error::Config(problem.clone()))
+        .map_err(|problem| Error::Config(problem.to_string()))
 }
 
 impl Config {
@@ -113,204 +195,37 @@ impl Config {
         }
     }
 
-    fn get(&self, name: &str) -> Option<String> {
+    /// The variable's value, if set and not blank.
+    fn raw(&self, name: &str) -> Option<String> {
         (self.source)(name).filter(|v| !v.trim().is_empty())
     }
 
-    fn required(&self, name: &str) -> Setting<String> {
-        self.get(name).ok_or_else(|| format!("{name}: not set"))
+    fn required(&self, name: &str) -> Result<String, String> {
+        self.raw(name).ok_or_else(|| "not set".to_owned())
     }
 
     /// An optional setting: unset is `Ok(None)`, a value must parse.
     fn optional<T>(
         &self,
         name: &str,
-        parse: impl FnOnce(&str) -> Setting<T>,
-    ) -> Setting<Option<T>> {
-        self.get(name).map(|v| parse(&v)).transpose()
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, String> {
+        self.raw(name).map(|v| parse(&v)).transpose()
     }
 
-    /// A URL setting that falls back to `default` when unset.
-    fn url_or(
-        &self,
-        name: &str,
-        default: &str,
-        parse: fn(&str, &str) -> Setting<Url>,
-    ) -> Setting<Url> {
-        parse(name, self.get(name).as_deref().unwrap_or(default))
-    }
-
-    /// `app_id`.
-    pub fn app_id(&self) -> &Setting<AppId> {
-        self.cells
-            .app_id
-            .get_or_init(|| self.required("app_id").and_then(|v| parse_app_id(&v)))
-    }
-
-    /// `app_secret`.
-    pub fn app_secret(&self) -> &Setting<AppSecret> {
-        self.cells.app_secret.get_or_init(|| {
-            self.required("app_secret")
-                .map(|v| AppSecret::new(v.trim()))
-        })
-    }
-
-    /// `token` (server configuration Token).
-    pub fn token(&self) -> &Setting<ServerToken> {
-        self.cells
-            .token
-            .get_or_init(|| self.required("token").and_then(|v| parse_server_token(&v)))
-    }
-
-    /// `encoding_aes_key`, decoded; `Ok(None)` when unset (plaintext mode only).
-    pub fn aes_key(&self) -> &Setting<Option<AesKey>> {
-        self.cells
-            .aes_key
-            .get_or_init(|| self.optional("encoding_aes_key", decode_aes_key))
-    }
-
-    /// `public_url`.
-    pub fn public_url(&self) -> &Setting<Url> {
-        self.cells.public_url.get_or_init(|| {
-            self.required("public_url")
-                .and_then(|v| parse_base_url("public_url", &v))
-        })
-    }
-
-    /// `allowed_origins`, defaulting to the origin of `public_url`.
-    pub fn allowed_origins(&self) -> &Setting<AllowedOrigins> {
-        self.cells.allowed_origins.get_or_init(|| {
-            match (self.get("allowed_origins"), self.public_url()) {
-                (Some(list), _) => {
-                    AllowedOrigins::parse_list(&list).map_err(|e| format!("allowed_origins: {e}"))
-                }
-                (None, Ok(url)) => Ok(AllowedOrigins::new(Origin::of(url).into_iter().collect())),
-                (None, Err(_)) => Err(
-                    "allowed_origins: defaults to public_url's origin, which is not usable".into(),
-                ),
-            }
-        })
-    }
-
-    /// `session_secret`.
-    pub fn session_secret(&self) -> &Setting<SessionSecret> {
-        self.cells.session_secret.get_or_init(|| {
-            self.required("session_secret").and_then(|v| {
-                SessionSecret::new(v.into_bytes()).ok_or_else(|| {
-                    format!(
-                        "session_secret: must be at least {} bytes",
-                        SessionSecret::MIN_LEN
-                    )
-                })
+    /// One of a few words; the first is the default.
+    fn choice<T: Copy>(&self, name: &str, words: &[(&str, T)]) -> Result<T, String> {
+        let Some(value) = self.raw(name) else {
+            return Ok(words[0].1);
+        };
+        words
+            .iter()
+            .find(|(word, _)| *word == value.trim())
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                let names: Vec<String> = words.iter().map(|(w, _)| format!("{w:?}")).collect();
+                format!("must be one of {}", names.join(", "))
             })
-        })
-    }
-
-    /// `admin_key`; `Ok(None)` disables `GET /api/token`.
-    pub fn admin_key(&self) -> &Setting<Option<AdminKey>> {
-        self.cells
-            .admin_key
-            .get_or_init(|| self.optional("admin_key", parse_admin_key))
-    }
-
-    /// `token_mode`.
-    pub fn token_mode(&self) -> &Setting<TokenMode> {
-        self.cells.token_mode.get_or_init(|| {
-            match self.get("token_mode").as_deref().map(str::trim) {
-                None | Some("stable") => Ok(TokenMode::Stable),
-                Some("classic") => Ok(TokenMode::Classic),
-                Some(other) => Err(format!(
-                    "token_mode: {other:?} is neither \"stable\" nor \"classic\""
-                )),
-            }
-        })
-    }
-
-    /// `api_base`.
-    pub fn api_base(&self) -> &Setting<Url> {
-        self.cells
-            .api_base
-            .get_or_init(|| self.url_or("api_base", DEFAULT_API_BASE, parse_base_url))
-    }
-
-    /// `api_fallback_base`; `Ok(None)` when there is none.
-    pub fn api_fallback_base(&self) -> &Setting<Option<Url>> {
-        self.cells.api_fallback_base.get_or_init(|| {
-            // WeChat's standby host only backs WeChat's own host: with api_base
-            // pointed elsewhere (a proxy, the simulator) the default fallback is
-            // dropped, also when a manifest spells the default out.
-            let official_api = self
-                .get("api_base")
-                .is_none_or(|v| same_url(&v, DEFAULT_API_BASE));
-            match self.get("api_fallback_base").as_deref() {
-                Some(v) if v.trim() == "none" => Ok(None),
-                Some(v) if !official_api && same_url(v, DEFAULT_API_FALLBACK_BASE) => Ok(None),
-                Some(v) => parse_base_url("api_fallback_base", v).map(Some),
-                None if official_api => {
-                    parse_base_url("api_fallback_base", DEFAULT_API_FALLBACK_BASE).map(Some)
-                }
-                None => Ok(None),
-            }
-        })
-    }
-
-    /// `oauth_base`.
-    pub fn oauth_base(&self) -> &Setting<Url> {
-        self.cells
-            .oauth_base
-            .get_or_init(|| self.url_or("oauth_base", DEFAULT_OAUTH_BASE, parse_base_url))
-    }
-
-    /// `message_webhook`; `Ok(None)` when pushes are only acknowledged.
-    pub fn message_webhook(&self) -> &Setting<Option<Url>> {
-        self.cells
-            .message_webhook
-            .get_or_init(|| self.optional("message_webhook", |v| parse_url("message_webhook", v)))
-    }
-
-    /// `demo`: serve the demo page at `/` (off in production).
-    pub fn demo(&self) -> &Setting<bool> {
-        self.cells
-            .demo
-            .get_or_init(|| match self.get("demo").as_deref().map(str::trim) {
-                None | Some("false") => Ok(false),
-                Some("true") => Ok(true),
-                Some(other) => Err(format!("demo: {other:?} is neither \"true\" nor \"false\"")),
-            })
-    }
-
-    /// `jssdk_script_url`: the jweixin script the demo page loads.
-    pub fn jssdk_script_url(&self) -> &Setting<Url> {
-        self.cells
-            .jssdk_script_url
-            .get_or_init(|| self.url_or("jssdk_script_url", DEFAULT_JSSDK_SCRIPT_URL, parse_url))
-    }
-
-    /// Every problem, one line per variable, for `/healthz`.
-    pub fn problems(&self) -> Vec<String> {
-        fn p<T>(s: &Setting<T>) -> Option<String> {
-            s.as_ref().err().cloned()
-        }
-        [
-            p(self.app_id()),
-            p(self.app_secret()),
-            p(self.token()),
-            p(self.aes_key()),
-            p(self.public_url()),
-            p(self.allowed_origins()),
-            p(self.session_secret()),
-            p(self.admin_key()),
-            p(self.token_mode()),
-            p(self.api_base()),
-            p(self.api_fallback_base()),
-            p(self.oauth_base()),
-            p(self.message_webhook()),
-            p(self.demo()),
-            p(self.jssdk_script_url()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
     }
 }
 
@@ -318,7 +233,7 @@ fn same_url(a: &str, b: &str) -> bool {
     a.trim().trim_end_matches('/').eq_ignore_ascii_case(b)
 }
 
-fn parse_app_id(raw: &str) -> Setting<AppId> {
+fn parse_app_id(raw: &str) -> Result<AppId, String> {
     let v = raw.trim();
     if v.is_empty()
         || v.len() > 64
@@ -326,73 +241,46 @@ fn parse_app_id(raw: &str) -> Setting<AppId> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err("app_id: must be letters, digits, '_' or '-' (e.g. wx + 16 hex digits)".into());
+        return Err("must be letters, digits, '_' or '-' (e.g. wx + 16 hex digits)".into());
     }
     Ok(AppId::new(v))
 }
 
-fn parse_server_token(raw: &str) -> Setting<ServerToken> {
+fn parse_server_token(raw: &str) -> Result<ServerToken, String> {
     let v = raw.trim();
     // WeChat's console accepts 3-32 letters and digits.
     if !(3..=32).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(
-            "token: must be 3 to 32 letters or digits, as in WeChat's server configuration".into(),
-        );
+        return Err("must be 3 to 32 letters or digits, as in WeChat's server configuration".into());
     }
     Ok(ServerToken::new(v))
 }
 
-fn parse_admin_key(raw: &str) -> Setting<AdminKey> {
+fn parse_admin_key(raw: &str) -> Result<AdminKey, String> {
     let v = raw.trim();
     if v.len() < 16 {
-        return Err("admin_key: must be at least 16 characters".into());
+        return Err("must be at least 16 characters".into());
     }
     Ok(AdminKey::new(v))
 }
 
-/// Decodes the 43-character EncodingAESKey. Keys generated by WeChat may
-/// carry non-zero bits after the 256th, which strict decoders reject.
-pub fn decode_aes_key(raw: &str) -> Setting<AesKey> {
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        GeneralPurposeConfig::new()
-            .with_decode_allow_trailing_bits(true)
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    let v = raw.trim();
-    if v.len() != 43 {
-        return Err(format!(
-            "encoding_aes_key: must be 43 characters, found {}",
-            v.len()
-        ));
-    }
-    let bytes = LENIENT
-        .decode(v)
-        .map_err(|_| "encoding_aes_key: not base64 (letters, digits, '+' and '/')".to_string())?;
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| "encoding_aes_key: does not decode to 32 bytes".to_string())?;
-    Ok(AesKey::new(key))
-}
-
-fn parse_url(name: &str, raw: &str) -> Setting<Url> {
-    let url = Url::parse(raw.trim()).map_err(|e| format!("{name}: {raw:?} is not a URL: {e}"))?;
+/// An http(s) URL without userinfo or fragment. The reason never quotes
+/// the value: it may hold credentials.
+fn parse_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!("{name}: {raw:?} must be an http(s) URL"));
+        return Err("must be an http(s) URL".into());
     }
     if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "{name}: {raw:?} must not carry userinfo or a fragment"
-        ));
+        return Err("must not carry userinfo or a fragment".into());
     }
     Ok(url)
 }
 
-/// A base URL: no query, and no trailing slash so paths append cleanly.
-fn parse_base_url(name: &str, raw: &str) -> Setting<Url> {
-    let url = parse_url(name, raw)?;
+/// A base URL: no query, so paths append cleanly.
+fn parse_base_url(raw: &str) -> Result<Url, String> {
+    let url = parse_url(raw)?;
     if url.query().is_some() {
-        return Err(format!("{name}: {raw:?} must not have a query"));
+        return Err("must not have a query".into());
     }
     Ok(url)
 }
@@ -420,11 +308,16 @@ mod tests {
         ]
     }
 
+    fn problems(c: &Config) -> Vec<String> {
+        c.problems().iter().map(Problem::to_string).collect()
+    }
+
     #[test]
     fn minimal_configuration_has_no_problems_and_sane_defaults() {
         let c = load(&good());
         assert!(c.problems().is_empty(), "{:?}", c.problems());
         assert_eq!(c.token_mode(), &Ok(TokenMode::Stable));
+        assert_eq!(c.demo(), &Ok(false));
         assert_eq!(
             c.api_base().as_ref().unwrap().as_str(),
             "https://api.weixin.qq.com/"
@@ -450,7 +343,7 @@ mod tests {
             .map(|o| o.to_string())
             .collect();
         assert_eq!(origins, ["https://m.example.com"]);
-        assert!(matches!(c.aes_key(), Ok(None)));
+        assert!(matches!(c.encoding_aes_key(), Ok(None)));
         assert!(matches!(c.admin_key(), Ok(None)));
         assert!(matches!(c.message_webhook(), Ok(None)));
     }
@@ -493,27 +386,45 @@ mod tests {
         pairs.push(("encoding_aes_key", "tooshort"));
         pairs.push(("public_url", "not a url"));
         let c = load(&pairs);
-        let problems = c.problems();
-        assert!(
-            problems.contains(&"app_secret: not set".to_string()),
-            "{problems:?}"
-        );
-        assert!(
-            problems.contains(&"session_secret: must be at least 32 bytes".to_string()),
-            "{problems:?}"
-        );
-        assert!(problems
-            .contains(&"token_mode: \"fast\" is neither \"stable\" nor \"classic\"".to_string()));
-        assert!(problems.contains(&"encoding_aes_key: must be 43 characters, found 8".to_string()));
-        assert!(problems
-            .iter()
-            .any(|p| p.starts_with("public_url: \"not a url\" is not a URL")));
+        let problems = problems(&c);
+        for expected in [
+            "app_secret: not set",
+            "session_secret: must be at least 32 bytes",
+            "token_mode: must be one of \"stable\", \"classic\"",
+            "encoding_aes_key: must be 43 characters, found 8",
+            "public_url: not a URL (relative URL without a base)",
+        ] {
+            assert!(problems.iter().any(|p| p == expected), "{expected}: {problems:?}");
+        }
         assert_eq!(
             need(c.app_secret()).unwrap_err(),
             Error::Config("app_secret: not set".into())
         );
         // The app id is still usable: one bad variable does not spoil the rest.
         assert_eq!(need(c.app_id()).unwrap().as_str(), "wx2c2769f8efd9abc2");
+    }
+
+    #[test]
+    fn problems_never_quote_a_value() {
+        let mut pairs = good();
+        let values = [
+            ("message_webhook", "https://user:hunter2@hooks.example/x#frag"),
+            ("api_base", "ftp://secret-host.example"),
+            ("public_url", "https://m.example.com/?key=leaky"),
+            ("token_mode", "leaky-mode"),
+            ("admin_key", "leaky"),
+            ("allowed_origins", "https://ok.example,https://leaky.example/path"),
+            ("encoding_aes_key", "leaky!leaky!leaky!leaky!leaky!leaky!leaky!x"),
+        ];
+        pairs.extend(values);
+        let c = load(&pairs);
+        let problems = problems(&c);
+        assert_eq!(problems.len(), values.len(), "{problems:?}");
+        for p in &problems {
+            for word in ["hunter2", "secret-host", "leaky"] {
+                assert!(!p.contains(word), "{p}");
+            }
+        }
     }
 
     #[test]
@@ -552,15 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn aes_key_decodes_leniently() {
-        // Tencent's sample key ends in 'G', whose low bits are not zero.
-        let key = decode_aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG").unwrap();
-        assert_eq!(&key.secret()[..4], &[0x69, 0xb7, 0x1d, 0x79]);
-        assert!(decode_aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEF!").is_err());
-    }
-
-    #[test]
-    fn bad_origins_and_urls_are_reported() {
+    fn bad_origins_and_urls_are_reported_in_table_order() {
         let mut pairs = good();
         pairs.push((
             "allowed_origins",
@@ -569,8 +472,11 @@ mod tests {
         pairs.push(("message_webhook", "ftp://hooks.example"));
         pairs.push(("admin_key", "short"));
         pairs.push(("app_id", "wx 1"));
-        let problems = load(&pairs).problems();
+        let problems = problems(&load(&pairs));
         assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].starts_with("app_id:"));
+        assert!(problems[1].starts_with("allowed_origins:"));
+        assert!(problems[2].starts_with("admin_key:"));
+        assert_eq!(problems[3], "message_webhook: must be an http(s) URL");
     }
 }

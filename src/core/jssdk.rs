@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha1::{Digest, Sha1};
 
 use super::error::Error;
+use super::nonce::nonce_str;
 use super::origin::AllowedOrigins;
 use super::types::{AppId, JsapiTicket};
 
@@ -67,15 +68,6 @@ pub fn page_url<'a>(raw: &'a str, allowed: &AllowedOrigins) -> Result<PageUrl<'a
         ));
     }
     Ok(PageUrl(url))
-}
-
-/// A 16-character alphanumeric nonce from 16 random bytes.
-pub fn nonce_str(random: [u8; 16]) -> String {
-    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    random
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
 }
 
 /// Signs `page` for `wx.config` at `timestamp` with a nonce from `random`.

@@ -269,18 +269,21 @@ pub enum Reply {
 }
 
 /// Reads a webhook's answer: a reply, or `None` for an empty body / `null`.
-pub fn parse_reply(body: &[u8]) -> Result<Option<Reply>, String> {
+pub fn parse_reply(body: &[u8]) -> Result<Option<Reply>, Error> {
+    let invalid = |why: String| Error::invalid("invalid_reply", why);
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("not JSON: {e}")))?;
     if value.is_null() {
         return Ok(None);
     }
-    let reply: Reply = serde_json::from_value(value).map_err(|e| format!("not a reply: {e}"))?;
+    let reply: Reply =
+        serde_json::from_value(value).map_err(|e| invalid(format!("not a reply: {e}")))?;
     if let Reply::News { articles } = &reply {
         if articles.is_empty() || articles.len() > 8 {
-            return Err("news needs 1 to 8 articles".into());
+            return Err(invalid("news needs 1 to 8 articles".into()));
         }
     }
     Ok(Some(reply))
@@ -365,7 +368,7 @@ pub fn seal(reply_xml: &str, s: Seal) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config::decode_aes_key;
+    use crate::core::crypto::decode_aes_key;
 
     const SAMPLE_ENCRYPT: &str = "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE=";
 

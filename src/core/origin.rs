@@ -35,14 +35,14 @@ impl Origin {
 
     /// Parses a configured origin such as `https://m.example.com` or
     /// `http://127.0.0.1:3000`; a trailing `/` is tolerated, a path is not.
+    /// The reason for a refusal never quotes the value.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not an origin: {e}"))?;
-        let origin = Self::of(&url).ok_or_else(|| format!("{raw:?} is not an http(s) origin"))?;
+        let url = Url::parse(raw.trim()).map_err(|e| format!("not an origin ({e})"))?;
+        let origin = Self::of(&url).ok_or_else(|| "not an http(s) origin".to_owned())?;
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(format!(
-                "{raw:?} has a path, query or fragment; an origin is scheme://host[:port]"
-            ));
+            return Err(
+                "has a path, query or fragment; an origin is scheme://host[:port]".into(),
+            );
         }
         Ok(origin)
     }
@@ -78,13 +78,15 @@ impl AllowedOrigins {
         Self(origins)
     }
 
-    /// Parses a comma-separated list; empty entries are skipped.
+    /// Parses a comma-separated list; empty entries are skipped. A refusal
+    /// names the entry by position, never by value.
     pub fn parse_list(raw: &str) -> Result<Self, String> {
         let origins = raw
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(Origin::parse)
+            .enumerate()
+            .map(|(i, entry)| Origin::parse(entry).map_err(|why| format!("entry {}: {why}", i + 1)))
             .collect::<Result<Vec<_>, _>>()?;
         if origins.is_empty() {
             return Err("lists no origin".into());

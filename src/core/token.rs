@@ -6,21 +6,15 @@ use serde::Deserialize;
 
 use super::api::{parse_answer, ApiRequest};
 use super::error::Error;
-use super::types::{AccessToken, AppId, AppSecret};
+use super::types::{AccessToken, AppId, AppSecret, JsapiTicket};
 
 /// A freshly issued credential and how long WeChat says it lives.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Issued {
-    /// The token or ticket.
-    pub value: String,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issued<V> {
+    /// The token or ticket (a secret type, redacted in Debug).
+    pub value: V,
     /// Seconds it stays valid (7200 as of writing).
     pub expires_in: u64,
-}
-
-impl std::fmt::Debug for Issued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Issued([redacted], expires_in: {})", self.expires_in)
-    }
 }
 
 /// `GET /cgi-bin/token`: each call invalidates the previous token (after a
@@ -74,22 +68,28 @@ struct TicketAnswer {
 }
 
 /// Reads a `token` or `stable_token` answer.
-pub fn parse_token(status: u16, body: &[u8]) -> Result<Issued, Error> {
+pub fn parse_token(status: u16, body: &[u8]) -> Result<Issued<AccessToken>, Error> {
     let a: TokenAnswer = parse_answer(status, body)?;
-    issued(a.access_token, a.expires_in)
+    issued(a.access_token, a.expires_in).map(|(v, e)| Issued {
+        value: AccessToken::new(v),
+        expires_in: e,
+    })
 }
 
 /// Reads a `getticket` answer.
-pub fn parse_ticket(status: u16, body: &[u8]) -> Result<Issued, Error> {
+pub fn parse_ticket(status: u16, body: &[u8]) -> Result<Issued<JsapiTicket>, Error> {
     let a: TicketAnswer = parse_answer(status, body)?;
-    issued(a.ticket, a.expires_in)
+    issued(a.ticket, a.expires_in).map(|(v, e)| Issued {
+        value: JsapiTicket::new(v),
+        expires_in: e,
+    })
 }
 
-fn issued(value: String, expires_in: u64) -> Result<Issued, Error> {
+fn issued(value: String, expires_in: u64) -> Result<(String, u64), Error> {
     if value.is_empty() || expires_in == 0 {
         return Err(Error::BadAnswer("empty credential or zero lifetime".into()));
     }
-    Ok(Issued { value, expires_in })
+    Ok((value, expires_in))
 }
 
 #[cfg(test)]
@@ -130,7 +130,8 @@ mod tests {
         assert_eq!(
             parse_token(200, br#"{"access_token":"AT","expires_in":7200}"#)
                 .unwrap()
-                .value,
+                .value
+                .secret(),
             "AT"
         );
         assert_eq!(
@@ -162,7 +163,7 @@ mod tests {
                 "{:?}",
                 parse_token(200, br#"{"access_token":"AT","expires_in":7200}"#).unwrap()
             ),
-            "Issued([redacted], expires_in: 7200)"
+            "Issued { value: AccessToken([redacted]), expires_in: 7200 }"
         );
     }
 }

@@ -42,7 +42,8 @@ macro_rules! public_id {
 macro_rules! secret {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
+        #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
@@ -105,6 +106,14 @@ secret!(
 secret!(
     /// The bearer key that lets trusted backends read the access_token.
     AdminKey
+);
+secret!(
+    /// A `wxmp_session` cookie value: whoever holds it is logged in.
+    SessionCookie
+);
+secret!(
+    /// A `wxmp_login` cookie value: binds a login in progress to one browser.
+    LoginCookie
 );
 
 /// The key for state and session-cookie MACs; at least 32 bytes.

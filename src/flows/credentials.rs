@@ -4,10 +4,12 @@
 //! (the policy is `core::cache`; this file does its reads and writes).
 
 use crate::core::cache::{
-    self, Cached, Credential, ForceLog, Freshness, Keys, LeaseHolder, LeaseStep, StoredFailure,
+    self, Cached, CachedSecret, Credential, ForceLog, Freshness, LeaseHolder, LeaseStep,
+    StoredFailure,
 };
 use crate::core::config::{need, TokenMode};
 use crate::core::error::Error;
+use crate::core::keys::Keys;
 use crate::core::token::{self, Issued};
 use crate::core::types::{AccessToken, JsapiTicket};
 use crate::ports::Env;
@@ -18,40 +20,38 @@ use super::upstream::{call_parsed, with_access_token};
 /// The cached access token and its remaining validity in seconds.
 pub fn access_token(env: &Env) -> Result<(AccessToken, u64), Error> {
     let entry = access_token_entry(env)?;
-    Ok((
-        AccessToken::new(entry.value.clone()),
-        cache::remaining_secs(&entry, env.now_s()),
-    ))
+    let remaining = cache::remaining_secs(&entry, env.now_s());
+    Ok((entry.value, remaining))
 }
 
 /// The cached jsapi_ticket.
 pub fn jsapi_ticket(env: &Env) -> Result<JsapiTicket, Error> {
-    Ok(JsapiTicket::new(
-        credential(env, Credential::JsapiTicket)?.value,
-    ))
+    Ok(credential::<JsapiTicket>(env)?.value)
 }
 
 /// The access-token cache entry (value and generation).
-pub fn access_token_entry(env: &Env) -> Result<Cached, Error> {
-    credential(env, Credential::AccessToken)
+pub fn access_token_entry(env: &Env) -> Result<Cached<AccessToken>, Error> {
+    credential::<AccessToken>(env)
 }
 
 /// Drops `rejected` if it is still the cached access token, and with it the
 /// jsapi_ticket it fetched. Returns whether anything was dropped.
 pub fn invalidate_access_token(env: &Env, rejected: &str) -> Result<bool, Error> {
     let keys = keys(env)?;
-    let Some(entry) = read(env, &keys.entry(Credential::AccessToken))? else {
+    let token_key = keys.credential(Credential::AccessToken);
+    let Some(entry) = read::<Cached<AccessToken>>(env, &token_key)? else {
         return Ok(false);
     };
     let Some(dropped) = cache::invalidated(&entry, rejected) else {
         return Ok(false);
     };
-    write(env, &keys.entry(Credential::AccessToken), &dropped)?;
-    if let Some(ticket) = read(env, &keys.entry(Credential::JsapiTicket))? {
+    write(env, &token_key, &dropped)?;
+    let ticket_key = keys.credential(Credential::JsapiTicket);
+    if let Some(ticket) = read::<Cached<JsapiTicket>>(env, &ticket_key)? {
         if cache::ticket_outlived(&ticket, dropped.generation) {
             write(
                 env,
-                &keys.entry(Credential::JsapiTicket),
+                &ticket_key,
                 &Cached {
                     invalid: true,
                     ..ticket
@@ -62,24 +62,58 @@ pub fn invalidate_access_token(env: &Env, rejected: &str) -> Result<bool, Error>
     Ok(true)
 }
 
+/// How each cached credential is fetched from WeChat.
+trait Fetch: CachedSecret {
+    /// One upstream fetch on top of `previous`; for tickets, also the
+    /// access-token generation that fetched it.
+    fn fetch(
+        env: &Env,
+        keys: &Keys,
+        previous: Option<&Cached<Self>>,
+    ) -> Result<(Issued<Self>, Option<u64>), Error>;
+}
+
+impl Fetch for AccessToken {
+    fn fetch(
+        env: &Env,
+        keys: &Keys,
+        previous: Option<&Cached<Self>>,
+    ) -> Result<(Issued<Self>, Option<u64>), Error> {
+        fetch_access_token(env, keys, previous).map(|issued| (issued, None))
+    }
+}
+
+impl Fetch for JsapiTicket {
+    fn fetch(
+        env: &Env,
+        _keys: &Keys,
+        _previous: Option<&Cached<Self>>,
+    ) -> Result<(Issued<Self>, Option<u64>), Error> {
+        with_access_token(env, |tok| {
+            call_parsed(env, &token::ticket_request(&tok.value), token::parse_ticket)
+                .map(|issued| (issued, Some(tok.generation)))
+        })
+    }
+}
+
 fn keys(env: &Env) -> Result<Keys, Error> {
     Ok(Keys::new(need(env.config.app_id())?))
 }
 
-fn credential(env: &Env, kind: Credential) -> Result<Cached, Error> {
+fn credential<V: Fetch>(env: &Env) -> Result<Cached<V>, Error> {
     let keys = keys(env)?;
-    let entry = read(env, &keys.entry(kind))?;
+    let entry = read::<Cached<V>>(env, &keys.credential(V::KIND))?;
     match (cache::freshness(entry.as_ref(), env.now_s()), entry) {
         (Freshness::Fresh, Some(e)) => Ok(e),
-        (Freshness::RefreshAhead, Some(e)) => refresh_ahead(env, &keys, kind, e),
-        (_, entry) => refresh_or_wait(env, &keys, kind, entry),
+        (Freshness::RefreshAhead, Some(e)) => refresh_ahead(env, &keys, e),
+        (_, entry) => refresh_or_wait(env, &keys, entry),
     }
 }
 
 /// Still valid but due: one request refreshes, everyone else (and this
 /// request, if the refresh fails) keeps using the current value.
-fn refresh_ahead(env: &Env, keys: &Keys, kind: Credential, entry: Cached) -> Result<Cached, Error> {
-    let gen = entry.generation;
+fn refresh_ahead<V: Fetch>(env: &Env, keys: &Keys, entry: Cached<V>) -> Result<Cached<V>, Error> {
+    let (kind, gen) = (V::KIND, entry.generation);
     if env.kv.increment(&keys.lease(kind, gen), 1)? != 1 {
         // Someone refreshes already; if they failed a while ago, one of us retries.
         let now_ms = env.clock.now_ms();
@@ -89,7 +123,7 @@ fn refresh_ahead(env: &Env, keys: &Keys, kind: Credential, entry: Cached) -> Res
             _ => return Ok(entry),
         }
     }
-    match hold_and_fetch(env, keys, kind, gen) {
+    match hold_and_fetch::<V>(env, keys, gen) {
         Ok(fresh) => Ok(fresh),
         Err(e) => {
             env.log.log(&format!(
@@ -102,21 +136,20 @@ fn refresh_ahead(env: &Env, keys: &Keys, kind: Credential, entry: Cached) -> Res
 
 /// Unusable or missing: elect one fetcher for this generation; the others
 /// wait for its result, fail with its error, or take over a dead lease.
-fn refresh_or_wait(
+fn refresh_or_wait<V: Fetch>(
     env: &Env,
     keys: &Keys,
-    kind: Credential,
-    entry: Option<Cached>,
-) -> Result<Cached, Error> {
-    let gen = cache::basis(entry.as_ref());
+    entry: Option<Cached<V>>,
+) -> Result<Cached<V>, Error> {
+    let (kind, gen) = (V::KIND, cache::basis(entry.as_ref()));
     if env.kv.increment(&keys.lease(kind, gen), 1)? == 1 {
-        return hold_and_fetch(env, keys, kind, gen);
+        return hold_and_fetch::<V>(env, keys, gen);
     }
     let waiting_since = env.clock.now_ms();
     loop {
         env.clock.sleep_ms(cache::POLL_INTERVAL_MS);
         let now_ms = env.clock.now_ms();
-        let current = read(env, &keys.entry(kind))?;
+        let current = read::<Cached<V>>(env, &keys.credential(kind))?;
         if cache::refreshed_since(current.as_ref(), gen, now_ms / 1000) {
             return current.ok_or(Error::Busy);
         }
@@ -128,7 +161,7 @@ fn refresh_or_wait(
                 if env.kv.increment(&key, 1)? == 1 {
                     env.log
                         .log(&format!("taking over the {kind:?} refresh lease ({key})"));
-                    return hold_and_fetch(env, keys, kind, gen);
+                    return hold_and_fetch::<V>(env, keys, gen);
                 }
             }
         }
@@ -140,9 +173,10 @@ fn refresh_or_wait(
 
 /// Holds generation `gen`'s lease: records itself, fetches, stores the new
 /// generation (or its failure, for the waiters), and clears the lease.
-fn hold_and_fetch(env: &Env, keys: &Keys, kind: Credential, gen: u64) -> Result<Cached, Error> {
+fn hold_and_fetch<V: Fetch>(env: &Env, keys: &Keys, gen: u64) -> Result<Cached<V>, Error> {
+    let kind = V::KIND;
     // The store may have moved on between our read and our election win.
-    let previous = read::<Cached>(env, &keys.entry(kind))?;
+    let previous = read::<Cached<V>>(env, &keys.credential(kind))?;
     if cache::refreshed_since(previous.as_ref(), gen, env.now_s()) {
         return previous.ok_or(Error::Busy);
     }
@@ -153,16 +187,10 @@ fn hold_and_fetch(env: &Env, keys: &Keys, kind: Credential, gen: u64) -> Result<
         failure: None,
     };
     write(env, &holder_key, &holder)?;
-    match fetch(env, keys, kind, previous.as_ref()) {
+    match V::fetch(env, keys, previous.as_ref()) {
         Ok((issued, token_generation)) => {
-            let next = cache::next_entry(
-                previous.as_ref(),
-                issued.value,
-                issued.expires_in,
-                env.now_s(),
-                token_generation,
-            );
-            write(env, &keys.entry(kind), &next)?;
+            let next = cache::next_entry(previous.as_ref(), issued, env.now_s(), token_generation);
+            write(env, &keys.credential(kind), &next)?;
             // Late contenders re-read the entry after winning, so clearing is safe.
             let _ = env.kv.delete(&keys.lease(kind, gen));
             let _ = env.kv.delete(&holder_key);
@@ -170,7 +198,7 @@ fn hold_and_fetch(env: &Env, keys: &Keys, kind: Credential, gen: u64) -> Result<
         }
         Err(e) => {
             let failed = LeaseHolder {
-                failure: Some(StoredFailure::new(&e, env.clock.now_ms())),
+                failure: StoredFailure::new(&e, env.clock.now_ms()),
                 ..holder
             };
             let _ = write(env, &holder_key, &failed);
@@ -179,23 +207,11 @@ fn hold_and_fetch(env: &Env, keys: &Keys, kind: Credential, gen: u64) -> Result<
     }
 }
 
-/// One upstream fetch. For tickets, also the token generation used.
-fn fetch(
+fn fetch_access_token(
     env: &Env,
     keys: &Keys,
-    kind: Credential,
-    previous: Option<&Cached>,
-) -> Result<(Issued, Option<u64>), Error> {
-    match kind {
-        Credential::AccessToken => fetch_access_token(env, keys, previous).map(|i| (i, None)),
-        Credential::JsapiTicket => with_access_token(env, |tok| {
-            let req = token::ticket_request(&AccessToken::new(tok.value.clone()));
-            call_parsed(env, &req, token::parse_ticket).map(|i| (i, Some(tok.generation)))
-        }),
-    }
-}
-
-fn fetch_access_token(env: &Env, keys: &Keys, previous: Option<&Cached>) -> Result<Issued, Error> {
+    previous: Option<&Cached<AccessToken>>,
+) -> Result<Issued<AccessToken>, Error> {
     let app_id = need(env.config.app_id())?;
     let secret = need(env.config.app_secret())?;
     if *need(env.config.token_mode())? == TokenMode::Classic {

@@ -5,7 +5,7 @@
 
 use url::Url;
 
-use crate::core::cache::Keys;
+use crate::core::keys::Keys;
 use crate::core::config::need;
 use crate::core::error::Error;
 use crate::core::oauth::{self, Scope};
@@ -80,7 +80,7 @@ pub fn start(
     };
     write(
         env,
-        &Keys::new(app_id).scoped("login", &hex::encode(nonce)),
+        &Keys::new(app_id).login(&hex::encode(nonce)),
         &pending,
     )?;
     let location = oauth::authorize_url(
@@ -109,7 +109,7 @@ pub fn finish(
     let verified = state::verify(key, state_param.unwrap_or_default(), env.now_s())?;
     let invalid = |why: &str| Error::invalid("invalid_state", why.to_owned());
 
-    let pending_key = keys.scoped("login", &verified.id);
+    let pending_key = keys.login(&verified.id);
     let pending: PendingLogin = read(env, &pending_key)?.ok_or_else(|| {
         invalid("this login link was already used or has expired; start the login again")
     })?;
@@ -119,7 +119,7 @@ pub fn finish(
         ));
     }
     // Single use, even under concurrent callbacks: one increment reaches 1.
-    let used_key = keys.scoped("login-used", &verified.id);
+    let used_key = keys.login_used(&verified.id);
     if env.kv.increment(&used_key, 1)? != 1 {
         return Err(invalid(
             "this login link was already used; start the login again",
@@ -143,20 +143,21 @@ pub fn finish(
     let profile = match fetch_profile(env, code, pending.scope) {
         Ok(p) => p,
         Err(Error::Upstream { errcode, .. }) => return failed(&errcode.to_string()),
-        Err(Error::Timeout(_) | Error::Transport(_)) => return failed("upstream_timeout"),
-        Err(Error::BadAnswer(_)) => return failed("upstream"),
+        Err(Error::Timeout(_)) => return failed("upstream_timeout"),
+        Err(Error::Transport(_)) => return failed("upstream_unreachable"),
+        Err(Error::BadAnswer(_)) => return failed("upstream_bad_answer"),
         Err(e) => return Err(e),
     };
 
     if let Some(old) = old_session_cookie.and_then(|c| SessionId::from_cookie_value(key, c)) {
-        let _ = env.kv.delete(&keys.scoped("session", &old.storage_id()));
+        let _ = env.kv.delete(&keys.session(&old.storage_id()));
     }
     let id = SessionId::new(env.random());
     let record = SessionRecord {
         profile,
         expires_at: env.now_s() + SESSION_TTL_SECS,
     };
-    write(env, &keys.scoped("session", &id.storage_id()), &record)?;
+    write(env, &keys.session(&id.storage_id()), &record)?;
     Ok(CallbackOutcome::SignedIn {
         location: return_to.into(),
         session_cookie: id.cookie_value(key),

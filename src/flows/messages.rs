@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::cache::Keys;
+use crate::core::keys::{Key, Keys};
+use crate::core::method::Method;
 use crate::core::config::need;
 use crate::core::error::Error;
-use crate::core::jssdk::nonce_str;
+use crate::core::nonce::nonce_str;
 use crate::core::messages::{self, Incoming, PushQuery, Seal};
 use crate::ports::{Env, OutboundRequest, Timeouts};
 
@@ -54,7 +55,7 @@ pub fn handle(env: &Env, query: &PushQuery, body: &[u8]) -> Result<PushAnswer, E
     let app_id = need(cfg.app_id())?;
     let incoming = messages::open(
         need(cfg.token())?,
-        need(cfg.aes_key())?.as_ref(),
+        need(cfg.encoding_aes_key())?.as_ref(),
         app_id,
         query,
         body,
@@ -63,14 +64,11 @@ pub fn handle(env: &Env, query: &PushQuery, body: &[u8]) -> Result<PushAnswer, E
     let dedup = incoming.dedup_key();
     let digest = crate::core::mac::sha256_hex(dedup.as_bytes());
     let keys = Keys::new(app_id);
-    let slot_key = keys.scoped(
-        "push-slot",
-        &(u64::from_str_radix(&digest[..12], 16).unwrap_or(0) % DEDUP_SLOTS).to_string(),
-    );
+    let slot_key = keys.push_slot(u64::from_str_radix(&digest[..12], 16).unwrap_or(0) % DEDUP_SLOTS);
     if let Some(answer) = stored_answer(env, &slot_key, &dedup)? {
         return Ok(answer);
     }
-    let claim_key = keys.scoped("push-claim", &digest);
+    let claim_key = keys.push_claim(&digest);
     if env.kv.increment(&claim_key, 1)? > 1 {
         return Ok(wait_for_answer(env, &slot_key, &dedup)?.unwrap_or_else(PushAnswer::success));
     }
@@ -88,13 +86,13 @@ pub fn handle(env: &Env, query: &PushQuery, body: &[u8]) -> Result<PushAnswer, E
     Ok(answer)
 }
 
-fn stored_answer(env: &Env, slot_key: &str, dedup: &str) -> Result<Option<PushAnswer>, Error> {
+fn stored_answer(env: &Env, slot_key: &Key, dedup: &str) -> Result<Option<PushAnswer>, Error> {
     Ok(read::<Slot>(env, slot_key)?
         .filter(|s| s.key == dedup)
         .map(|s| s.answer))
 }
 
-fn wait_for_answer(env: &Env, slot_key: &str, dedup: &str) -> Result<Option<PushAnswer>, Error> {
+fn wait_for_answer(env: &Env, slot_key: &Key, dedup: &str) -> Result<Option<PushAnswer>, Error> {
     let deadline = env.clock.now_ms() + RETRY_WAIT_MS;
     while env.clock.now_ms() < deadline {
         env.clock.sleep_ms(50);
@@ -129,7 +127,7 @@ pub fn seal_reply(
         });
     }
     let cfg = env.config;
-    let key = need(cfg.aes_key())?
+    let key = need(cfg.encoding_aes_key())?
         .as_ref()
         .ok_or_else(|| Error::Config("encoding_aes_key: not set".into()))?;
     let nonce = nonce_str(env.random());
@@ -158,7 +156,7 @@ fn ask_webhook(env: &Env, incoming: &Incoming) -> Result<Option<messages::Reply>
     };
     let target = format!("{}{}", url.host_str().unwrap_or_default(), url.path());
     let request = OutboundRequest {
-        method: "POST",
+        method: Method::Post,
         url: url.to_string(),
         headers: vec![("content-type".into(), "application/json".into())],
         body: Some(incoming.to_json().to_string().into_bytes()),

@@ -1,6 +1,6 @@
 //! Reading and ending sessions opened by `login::finish`.
 
-use crate::core::cache::Keys;
+use crate::core::keys::Keys;
 use crate::core::config::need;
 use crate::core::error::Error;
 use crate::core::session::{SessionId, SessionRecord};
@@ -16,7 +16,7 @@ pub fn current(env: &Env, cookie: Option<&str>) -> Result<Option<SessionRecord>,
     };
     let record: Option<SessionRecord> = read(
         env,
-        &Keys::new(need(env.config.app_id())?).scoped("session", &id.storage_id()),
+        &Keys::new(need(env.config.app_id())?).session(&id.storage_id()),
     )?;
     Ok(record.filter(|r| r.is_live(env.now_s())))
 }
@@ -26,7 +26,7 @@ pub fn end(env: &Env, cookie: Option<&str>) -> Result<(), Error> {
     let key = need(env.config.session_secret())?;
     if let Some(id) = cookie.and_then(|c| SessionId::from_cookie_value(key, c)) {
         env.kv
-            .delete(&Keys::new(need(env.config.app_id())?).scoped("session", &id.storage_id()))?;
+            .delete(&Keys::new(need(env.config.app_id())?).session(&id.storage_id()))?;
     }
     Ok(())
 }

@@ -2,10 +2,11 @@
 //! error the caller can report, never a panic.
 
 use crate::core::error::Error;
+use crate::core::keys::Key;
 use crate::ports::Env;
 
 /// Reads the JSON value at `key`.
-pub fn read<T: serde::de::DeserializeOwned>(env: &Env, key: &str) -> Result<Option<T>, Error> {
+pub fn read<T: serde::de::DeserializeOwned>(env: &Env, key: &Key) -> Result<Option<T>, Error> {
     match env.kv.get(key)? {
         None => Ok(None),
         Some(bytes) => serde_json::from_slice(&bytes)
@@ -15,7 +16,7 @@ pub fn read<T: serde::de::DeserializeOwned>(env: &Env, key: &str) -> Result<Opti
 }
 
 /// Writes `value` as JSON at `key`.
-pub fn write<T: serde::Serialize>(env: &Env, key: &str, value: &T) -> Result<(), Error> {
+pub fn write<T: serde::Serialize>(env: &Env, key: &Key, value: &T) -> Result<(), Error> {
     let bytes = serde_json::to_vec(value).map_err(|e| Error::Storage(e.to_string()))?;
     env.kv.set(key, &bytes)
 }

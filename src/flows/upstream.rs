@@ -4,6 +4,7 @@
 
 use crate::core::api::ApiRequest;
 use crate::core::cache::Cached;
+use crate::core::types::AccessToken;
 use crate::core::config::need;
 use crate::core::error::Error;
 use crate::ports::{Env, OutboundRequest, OutboundResponse, Timeouts};
@@ -53,14 +54,14 @@ pub fn call_parsed<T>(
 /// runs `op` once more.
 pub fn with_access_token<T>(
     env: &Env,
-    op: impl Fn(&Cached) -> Result<T, Error>,
+    op: impl Fn(&Cached<AccessToken>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let token = credentials::access_token_entry(env)?;
     match op(&token) {
         Err(e) if e.is_rejected_token() => {
             env.log
                 .log(&format!("access_token rejected ({e}); fetching a new one"));
-            credentials::invalidate_access_token(env, &token.value)?;
+            credentials::invalidate_access_token(env, token.value.secret())?;
             op(&credentials::access_token_entry(env)?)
         }
         other => other,
@@ -73,7 +74,7 @@ fn send(env: &Env, base: &url::Url, req: &ApiRequest) -> Result<OutboundResponse
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
     }
     let outbound = OutboundRequest {
-        method: req.method.as_str(),
+        method: req.method.clone(),
         url: req.url(base),
         headers,
         body: req.json_body.as_ref().map(|b| b.as_bytes().to_vec()),

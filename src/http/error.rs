@@ -96,8 +96,9 @@ impl From<Error> for ApiError {
                 upstream: Some((errcode, errmsg)),
                 ..Self::new(502, "upstream", message)
             },
-            Error::BadAnswer(_) => Self::new(502, "upstream", message),
-            Error::Transport(_) | Error::Timeout(_) => Self::new(504, "upstream_timeout", message),
+            Error::BadAnswer(_) => Self::new(502, "upstream_bad_answer", message),
+            Error::Transport(_) => Self::new(502, "upstream_unreachable", message),
+            Error::Timeout(_) => Self::new(504, "upstream_timeout", message),
             Error::Storage(_) => Self::new(503, "storage", message).with_header("retry-after", "1"),
             Error::Busy => Self::new(503, "busy", message).with_header("retry-after", "1"),
         }
@@ -127,8 +128,8 @@ mod tests {
                 502,
                 "upstream",
             ),
-            (Error::BadAnswer("HTTP 502".into()), 502, "upstream"),
-            (Error::Transport("refused".into()), 504, "upstream_timeout"),
+            (Error::BadAnswer("HTTP 502".into()), 502, "upstream_bad_answer"),
+            (Error::Transport("refused".into()), 502, "upstream_unreachable"),
             (Error::Timeout("slow".into()), 504, "upstream_timeout"),
             (Error::Storage("down".into()), 503, "storage"),
             (Error::Busy, 503, "busy"),

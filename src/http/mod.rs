@@ -2,6 +2,7 @@
 //! types here, so every route is tested natively; `spin::handler` only moves
 //! bytes between wasi:http and these values.
 
+pub mod cookies;
 pub mod error;
 pub mod limits;
 pub mod request;

@@ -1,10 +1,12 @@
 //! An incoming request as a plain value, with the small lookups routes need.
 
+use crate::core::method::Method;
+
 /// An incoming request, its body already read (within `limits`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Request {
-    /// `GET`, `POST`, ...
-    pub method: String,
+    /// The method.
+    pub method: Method,
     /// The path, without the query.
     pub path: String,
     /// The raw query (no leading `?`), empty when there is none.
@@ -17,15 +19,16 @@ pub struct Request {
 
 impl Request {
     /// Builds a request from a method and a path-with-query such as `/wx?a=1`.
-    pub fn new(method: &str, path_and_query: &str) -> Self {
+    pub fn new(method: impl Into<Method>, path_and_query: &str) -> Self {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
         Self {
-            method: method.to_owned(),
+            method: method.into(),
             path: path.to_owned(),
             query: query.to_owned(),
-            ..Self::default()
+            headers: Vec::new(),
+            body: Vec::new(),
         }
     }
 
@@ -84,7 +87,7 @@ impl Request {
             .iter()
             .filter(|(k, _)| k == "cookie")
             .map(|(_, v)| v.as_str());
-        crate::core::session::find_cookie(values, name)
+        super::cookies::find_cookie(values, name)
     }
 }
 

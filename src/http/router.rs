@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::request::Request;
 use super::response::Response;
 use super::routes;
+use crate::core::method::Method::{Get, Post};
 use crate::ports::Env;
 
 /// A route's handler.
@@ -16,28 +17,27 @@ pub fn handle(req: &Request, env: &Env) -> Response {
 }
 
 fn route(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let method = req.method.as_str();
-    let (allow, handler): (&'static str, Option<Handler>) = match (req.path.as_str(), method) {
-        ("/wx", "GET") => ("GET, POST", Some(routes::verify::server_verification)),
-        ("/wx", "POST") => ("GET, POST", Some(routes::messages::push)),
+    let (allow, handler): (&'static str, Option<Handler>) = match (req.path.as_str(), &req.method) {
+        ("/wx", Get) => ("GET, POST", Some(routes::verify::server_verification)),
+        ("/wx", Post) => ("GET, POST", Some(routes::messages::push)),
         ("/wx", _) => ("GET, POST", None),
-        ("/oauth/login", "GET") => ("GET", Some(routes::oauth::login)),
-        ("/oauth/callback", "GET") => ("GET", Some(routes::oauth::callback)),
+        ("/oauth/login", Get) => ("GET", Some(routes::oauth::login)),
+        ("/oauth/callback", Get) => ("GET", Some(routes::oauth::callback)),
         ("/oauth/login" | "/oauth/callback", _) => ("GET", None),
-        ("/api/me", "GET") => ("GET", Some(routes::session::me)),
+        ("/api/me", Get) => ("GET", Some(routes::session::me)),
         ("/api/me", _) => ("GET", None),
-        ("/api/logout", "POST") => ("POST", Some(routes::session::logout)),
+        ("/api/logout", Post) => ("POST", Some(routes::session::logout)),
         ("/api/logout", _) => ("POST", None),
-        ("/jssdk/config", "GET" | "POST") => ("GET, POST", Some(routes::jssdk::config)),
+        ("/jssdk/config", Get | Post) => ("GET, POST", Some(routes::jssdk::config)),
         ("/jssdk/config", _) => ("GET, POST", None),
-        ("/api/token", "GET") => ("GET", Some(routes::token::access_token)),
+        ("/api/token", Get) => ("GET", Some(routes::token::access_token)),
         ("/api/token", _) => ("GET", None),
-        ("/healthz", "GET") => ("GET", Some(routes::health::healthz)),
+        ("/healthz", Get) => ("GET", Some(routes::health::healthz)),
         ("/healthz", _) => ("GET", None),
-        ("/wxmp.js", "GET") => ("GET", Some(routes::web::script)),
-        ("/wxmp.mjs", "GET") => ("GET", Some(routes::web::module)),
+        ("/wxmp.js", Get) => ("GET", Some(routes::web::script)),
+        ("/wxmp.mjs", Get) => ("GET", Some(routes::web::module)),
         ("/wxmp.js" | "/wxmp.mjs", _) => ("GET", None),
-        (p, "GET") if p == "/" || p.starts_with("/spa/") => ("GET", Some(routes::web::demo)),
+        (p, Get) if p == "/" || p.starts_with("/spa/") => ("GET", Some(routes::web::demo)),
         _ => return Err(ApiError::not_found()),
     };
     match handler {

@@ -126,7 +126,7 @@ impl messages::Guest for Wxmp {
             let cfg = env.config;
             core_messages::open(
                 need(cfg.token())?,
-                need(cfg.aes_key())?.as_ref(),
+                need(cfg.encoding_aes_key())?.as_ref(),
                 need(cfg.app_id())?,
                 &query.into(),
                 &body,

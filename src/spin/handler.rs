@@ -1,13 +1,12 @@
 //! The wasi:http entry point: incoming request → [`http::Request`] (limits
 //! enforced while reading), [`http::handle`], [`http::Response`] → outgoing.
 
-use spin_sdk::http::{
-    Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
-};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use spin_sdk::http_component;
 use wasi::io::streams::StreamError;
 
 use super::platform::with_env;
+use crate::core::method::Method;
 use crate::http::{self, limits, ApiError, Request, Response};
 
 #[http_component]
@@ -30,19 +29,7 @@ fn read_request(incoming: IncomingRequest) -> Result<Request, ApiError> {
         target.len(),
         caller_headers.map(|(k, v)| (k.as_str(), v.as_slice())),
     )?;
-    let method = match incoming.method() {
-        Method::Get => "GET".to_owned(),
-        Method::Head => "HEAD".to_owned(),
-        Method::Post => "POST".to_owned(),
-        Method::Put => "PUT".to_owned(),
-        Method::Delete => "DELETE".to_owned(),
-        Method::Connect => "CONNECT".to_owned(),
-        Method::Options => "OPTIONS".to_owned(),
-        Method::Trace => "TRACE".to_owned(),
-        Method::Patch => "PATCH".to_owned(),
-        Method::Other(m) => m,
-    };
-    let mut request = Request::new(&method, &target);
+    let mut request = Request::new(method(incoming.method()), &target);
     request.headers = headers
         .into_iter()
         .map(|(k, v)| {
@@ -54,10 +41,27 @@ fn read_request(incoming: IncomingRequest) -> Result<Request, ApiError> {
         .collect();
     // Only POST routes read a body; a GET's (rare, meaningless) body is
     // left unread, which spares the host a stream and a poll per request.
-    if !matches!(request.method.as_str(), "GET" | "HEAD") {
+    if !matches!(request.method, Method::Get | Method::Head) {
         request.body = read_body(&incoming)?;
     }
     Ok(request)
+}
+
+/// wasi:http's method as wxmp's.
+fn method(m: spin_sdk::http::Method) -> Method {
+    use spin_sdk::http::Method as Wasi;
+    match m {
+        Wasi::Get => Method::Get,
+        Wasi::Head => Method::Head,
+        Wasi::Post => Method::Post,
+        Wasi::Put => Method::Put,
+        Wasi::Delete => Method::Delete,
+        Wasi::Options => Method::Options,
+        Wasi::Patch => Method::Patch,
+        Wasi::Connect => Method::Other("CONNECT".into()),
+        Wasi::Trace => Method::Other("TRACE".into()),
+        Wasi::Other(m) => Method::Other(m),
+    }
 }
 
 fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, ApiError> {

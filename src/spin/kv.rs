@@ -3,6 +3,7 @@
 //! primitive the single-flight lease is built on.
 
 use crate::core::error::Error;
+use crate::core::keys::Key;
 use crate::ports::KeyValue;
 use spin_sdk::wit::wasi::keyvalue::{atomics, store};
 
@@ -29,20 +30,20 @@ impl SpinKv {
 }
 
 impl KeyValue for SpinKv {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.bucket()?.get(key).map_err(storage_error)
+    fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, Error> {
+        self.bucket()?.get(key.as_str()).map_err(storage_error)
     }
 
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), Error> {
-        self.bucket()?.set(key, value).map_err(storage_error)
+    fn set(&self, key: &Key, value: &[u8]) -> Result<(), Error> {
+        self.bucket()?.set(key.as_str(), value).map_err(storage_error)
     }
 
-    fn delete(&self, key: &str) -> Result<(), Error> {
-        self.bucket()?.delete(key).map_err(storage_error)
+    fn delete(&self, key: &Key) -> Result<(), Error> {
+        self.bucket()?.delete(key.as_str()).map_err(storage_error)
     }
 
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, Error> {
-        atomics::increment(self.bucket()?, key, delta).map_err(storage_error)
+    fn increment(&self, key: &Key, delta: i64) -> Result<i64, Error> {
+        atomics::increment(self.bucket()?, key.as_str(), delta).map_err(storage_error)
     }
 }
 

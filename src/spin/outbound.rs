@@ -43,11 +43,7 @@ impl HttpClient for WasiHttp {
         let fields = Fields::from_list(&headers)
             .map_err(|e| Error::Transport(format!("bad header: {e:?}")))?;
         let request = OutgoingRequest::new(fields);
-        let method = if r.method == "POST" {
-            Method::Post
-        } else {
-            Method::Get
-        };
+        let method = wasi_method(&r.method);
         let scheme = if url.scheme() == "https" {
             Scheme::Https
         } else {
@@ -128,6 +124,21 @@ impl HttpClient for WasiHttp {
             }
         }
         Ok(OutboundResponse { status, body: out })
+    }
+}
+
+/// wxmp's method as wasi:http's.
+fn wasi_method(m: &crate::core::method::Method) -> Method {
+    use crate::core::method::Method as Wxmp;
+    match m {
+        Wxmp::Get => Method::Get,
+        Wxmp::Head => Method::Head,
+        Wxmp::Post => Method::Post,
+        Wxmp::Put => Method::Put,
+        Wxmp::Delete => Method::Delete,
+        Wxmp::Options => Method::Options,
+        Wxmp::Patch => Method::Patch,
+        Wxmp::Other(other) => Method::Other(other.clone()),
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use wxmp::core::config::Config;
 use wxmp::core::error::Error;
+use wxmp::core::keys::Key;
 use wxmp::http::{self, Request, Response};
 use wxmp::ports::{
     Clock, Entropy, Env, HttpClient, KeyValue, Logger, OutboundRequest, OutboundResponse,
@@ -60,28 +61,29 @@ impl MemKv {
 }
 
 impl KeyValue for MemKv {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+    fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, Error> {
         self.check()?;
-        Ok(self.map.lock().unwrap().get(key).cloned())
+        Ok(self.map.lock().unwrap().get(key.as_str()).cloned())
     }
 
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+    fn set(&self, key: &Key, value: &[u8]) -> Result<(), Error> {
         self.check()?;
         self.map
             .lock()
             .unwrap()
-            .insert(key.to_owned(), value.to_vec());
+            .insert(key.to_string(), value.to_vec());
         Ok(())
     }
 
-    fn delete(&self, key: &str) -> Result<(), Error> {
+    fn delete(&self, key: &Key) -> Result<(), Error> {
         self.check()?;
-        self.map.lock().unwrap().remove(key);
+        self.map.lock().unwrap().remove(key.as_str());
         Ok(())
     }
 
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, Error> {
+    fn increment(&self, key: &Key, delta: i64) -> Result<i64, Error> {
         self.check()?;
+        let key = key.as_str();
         let mut map = self.map.lock().unwrap();
         let current = match map.get(key) {
             None => 0,
@@ -202,7 +204,7 @@ impl HttpClient for SimHttp {
                 None => Err(Error::Transport("connection refused".into())),
             };
         }
-        let req = SimRequest::new(r.method, &r.url, r.body.clone().unwrap_or_default());
+        let req = SimRequest::new(r.method.as_str(), &r.url, r.body.clone().unwrap_or_default());
         match self.sim.handle(&req, self.clock.now_ms()) {
             Reply::Drop => Err(Error::Transport("connection reset by peer".into())),
             Reply::Respond { delay_ms, .. } if delay_ms >= r.timeouts.total_ms => {

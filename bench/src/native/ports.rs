@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wxmp::core::error::Error;
+use wxmp::core::keys::Key;
 use wxmp::ports::{
     Clock, Entropy, HttpClient, KeyValue, Logger, OutboundRequest, OutboundResponse,
 };
@@ -26,21 +27,22 @@ impl MemoryKv {
 }
 
 impl KeyValue for MemoryKv {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.map().get(key).cloned())
+    fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.map().get(key.as_str()).cloned())
     }
 
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), Error> {
-        self.map().insert(key.to_owned(), value.to_vec());
+    fn set(&self, key: &Key, value: &[u8]) -> Result<(), Error> {
+        self.map().insert(key.to_string(), value.to_vec());
         Ok(())
     }
 
-    fn delete(&self, key: &str) -> Result<(), Error> {
-        self.map().remove(key);
+    fn delete(&self, key: &Key) -> Result<(), Error> {
+        self.map().remove(key.as_str());
         Ok(())
     }
 
-    fn increment(&self, key: &str, delta: i64) -> Result<i64, Error> {
+    fn increment(&self, key: &Key, delta: i64) -> Result<i64, Error> {
+        let key = key.as_str();
         let mut map = self.map();
         let current = match map.get(key) {
             None => 0,

@@ -7,7 +7,7 @@ use crate::ports::Env;
 
 /// `{"status":"ok"}`, or `"degraded"` with every configuration problem.
 pub fn healthz(_req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let problems = env.config.problems();
+    let problems: Vec<String> = env.config.problems().iter().map(ToString::to_string).collect();
     Ok(if problems.is_empty() {
         Response::json(200, &json!({ "status": "ok" }))
     } else {

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::core::method::Method;
 use crate::flows::jssdk;
 use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
@@ -14,7 +15,7 @@ struct ConfigRequest {
 
 /// Signs the page URL given in the query (GET) or the JSON body (POST).
 pub fn config(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let url = if req.method == "POST" {
+    let url = if req.method == Method::Post {
         serde_json::from_slice::<ConfigRequest>(&req.body)
             .map_err(|e| {
                 ApiError::new(

@@ -1,8 +1,7 @@
 //! `GET /oauth/login` and `GET /oauth/callback`: the browser half of web
 //! OAuth. The flow logic is `flows::login`; this file speaks HTTP.
 
-use crate::core::config::need;
-use crate::core::session::{set_cookie, CookieAttrs, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::http::cookies::{secure, set_cookie, CookieAttrs, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::core::state::STATE_TTL_SECS;
 use crate::flows::login::{self, CallbackOutcome};
 use crate::http::{ApiError, Request, Response};
@@ -53,9 +52,4 @@ pub fn callback(req: &Request, env: &Env) -> Result<Response, ApiError> {
         }
         CallbackOutcome::Failed { location } => Response::redirect(&location),
     })
-}
-
-/// Cookies are `Secure` when the public URL is https.
-pub(super) fn secure(env: &Env) -> Result<bool, ApiError> {
-    Ok(need(env.config.public_url())?.scheme() == "https")
 }

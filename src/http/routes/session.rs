@@ -2,10 +2,9 @@
 
 use url::Url;
 
-use super::oauth::secure;
 use crate::core::config::need;
 use crate::core::origin::{AllowedOrigins, Origin};
-use crate::core::session::{clear_cookie, SESSION_COOKIE};
+use crate::http::cookies::{clear_cookie, secure, SESSION_COOKIE};
 use crate::flows::session;
 use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
