@@ -7,6 +7,42 @@
 //! `wechat:mp` WIT interfaces from another component. The AppSecret and every
 //! token stay on the server.
 //!
+//! # Example: the pure core
+//!
+//! Every WeChat rule is a plain function over values. Checking WeChat's
+//! server signature (Tencent's sample) and signing a page for `wx.config`
+//! (the JS-SDK documentation's own example) need no host, store or network:
+//!
+//! ```
+//! use wxmp::core::jssdk;
+//! use wxmp::core::origin::AllowedOrigins;
+//! use wxmp::core::types::{JsapiTicket, ServerToken};
+//! use wxmp::core::verify;
+//!
+//! // GET /wx?signature=…&timestamp=1409735669&nonce=1320562132 with Token "spamtest".
+//! let token = ServerToken::new("spamtest");
+//! verify::check_server_signature(
+//!     &token,
+//!     "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a",
+//!     "1409735669",
+//!     "1320562132",
+//! )
+//! .expect("WeChat's signature checks out");
+//!
+//! // wx.config for http://mp.weixin.qq.com?params=value (the URL is checked first).
+//! let ticket = JsapiTicket::new(
+//!     "sM4AOVdWfPE4DxkXGEs8VMCPGGVi4C3VM0P37wVUCFvkVAy_90u5h9nbSlYy3-Sl-HhTdfl2fzFy1AOcHKP7qg",
+//! );
+//! let allowed = AllowedOrigins::parse_list("http://mp.weixin.qq.com").expect("an origin");
+//! let page = jssdk::page_url("http://mp.weixin.qq.com?params=value#top", &allowed)
+//!     .expect("an allowed page");
+//! assert_eq!(page.as_str(), "http://mp.weixin.qq.com?params=value");
+//! assert_eq!(
+//!     jssdk::signature(&ticket, "Wm3WZYTPz0wzccnW", 1414587457, page.as_str()),
+//!     "0f9de62fce790f9a083d5c99e95740ceb90c27ed"
+//! );
+//! ```
+//!
 //! # Design decisions
 //!
 //! - **Sans-IO core** ([`core`]): signatures, URLs, state and session

@@ -24,6 +24,8 @@ impl From<Error> for types::Error {
         match e {
             Error::InvalidSignature => Self::InvalidSignature,
             Error::InvalidInput { message, .. } => Self::InvalidInput(message),
+            // A push refused by policy did not authenticate as WeChat's.
+            Error::Refused { .. } => Self::InvalidSignature,
             Error::Config(m) => Self::Config(m),
             Error::Upstream { errcode, errmsg } => {
                 Self::Upstream(types::UpstreamError { errcode, errmsg })

@@ -9,6 +9,9 @@ use wxmp::core::jssdk;
 use wxmp::core::types::JsapiTicket;
 use wxmp::http::Request;
 
+/// The session cookie's name: public_url is https in these tests.
+const SESSION: &str = "__Host-wxmp_session";
+
 #[test]
 fn healthz_is_ok_without_touching_wechat() {
     let w = World::new();
@@ -106,7 +109,7 @@ fn login_redirects_to_the_exact_authorize_url() {
         )
     );
     let cookie = r.header("set-cookie").unwrap();
-    assert!(cookie.starts_with("wxmp_login="), "{cookie}");
+    assert!(cookie.starts_with("__Host-wxmp_login_"), "{cookie}");
     assert!(
         cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Max-Age=600; Secure"),
         "{cookie}"
@@ -175,10 +178,20 @@ fn snsapi_userinfo_login_yields_the_full_profile() {
     assert_eq!(location(&done), "https://m.example.com/shop?item=1");
     let cookie = done.header("set-cookie").unwrap();
     assert!(
-        cookie.starts_with("wxmp_session=")
+        cookie.starts_with("__Host-wxmp_session=")
             && cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Secure"),
         "{cookie}"
     );
+    // The used login cookie is cleared.
+    let cleared: Vec<&str> = done
+        .headers
+        .iter()
+        .filter(|(k, v)| k == "set-cookie" && v.contains("Max-Age=0"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cleared.len(), 1, "{:?}", done.headers);
+    assert!(cleared[0].starts_with("__Host-wxmp_login_"));
+    assert!(!jar.0.keys().any(|k| k.contains("wxmp_login")), "{:?}", jar.0);
     let me = w.send(jar.on(Request::new("GET", "/api/me")));
     assert_eq!(me.status, 200);
     let user = &w.sim.config().users[0];
@@ -217,14 +230,14 @@ fn snsapi_base_login_yields_ids_only_and_never_calls_userinfo() {
 fn every_login_gets_a_new_session_and_the_old_one_ends() {
     let w = World::new();
     let (jar1, _) = login(&w, "snsapi_base", "/");
-    let first = jar1.0["wxmp_session"].clone();
+    let first = jar1.0[SESSION].clone();
     let mut jar = jar1.clone();
     let start = w.send(jar.on(Request::new("GET", "/oauth/login")));
     jar.absorb(&start);
     let cb = w.authorize(&location(&start), "");
     let done = w.send(jar.on(Request::new("GET", cb.strip_prefix(PUBLIC_URL).unwrap())));
     jar.absorb(&done);
-    assert_ne!(jar.0["wxmp_session"], first);
+    assert_ne!(jar.0[SESSION], first);
     assert_eq!(
         w.send(jar1.on(Request::new("GET", "/api/me"))).status,
         401,
@@ -238,8 +251,8 @@ fn api_me_without_a_valid_session_is_401() {
     let w = World::new();
     for cookie in [
         None,
-        Some("wxmp_session=garbage"),
-        Some("wxmp_session=00.00"),
+        Some("__Host-wxmp_session=garbage"),
+        Some("__Host-wxmp_session=00.00"),
     ] {
         let mut req = Request::new("GET", "/api/me");
         if let Some(c) = cookie {
@@ -254,11 +267,11 @@ fn api_me_without_a_valid_session_is_401() {
     }
     // A tampered but well-formed cookie.
     let (jar, _) = login(&w, "snsapi_base", "/");
-    let mut v = jar.0["wxmp_session"].clone().into_bytes();
+    let mut v = jar.0[SESSION].clone().into_bytes();
     v[0] = if v[0] == b'a' { b'b' } else { b'a' };
     let r = w.send(Request::new("GET", "/api/me").with_header(
         "cookie",
-        &format!("wxmp_session={}", String::from_utf8(v).unwrap()),
+        &format!("{SESSION}={}", String::from_utf8(v).unwrap()),
     ));
     assert_eq!(r.status, 401);
 }
@@ -277,7 +290,14 @@ fn refused_consent_returns_with_access_denied() {
         location(&done),
         "https://m.example.com/after?wxmp_error=access_denied#frag"
     );
-    assert!(done.header("set-cookie").is_none());
+    let set: Vec<&str> = done
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(set.len(), 1, "only the login cookie is cleared: {set:?}");
+    assert!(set[0].starts_with("__Host-wxmp_login_") && set[0].contains("Max-Age=0"));
     assert_eq!(w.sim.calls("/sns/oauth2/access_token"), 0);
 }
 
@@ -341,12 +361,25 @@ fn state_must_be_signed_fresh_bound_and_unused() {
         "GET",
         &format!("/oauth/callback?code={code}")
     )))));
-    // Unbound: another browser (no cookie, or another binder).
+    // Unbound: another browser (no cookie, a forged one under the right
+    // name, another login's cookie under this login's name, or this
+    // login's cookie under a plain name, as a sibling subdomain would toss it).
+    let name = jar.0.keys().find(|k| k.starts_with("__Host-wxmp_login_")).unwrap().clone();
+    let value = jar.0[&name].clone();
     assert!(invalid(&w.send(Request::new("GET", &path))));
-    assert!(invalid(&w.send(Request::new("GET", &path).with_header(
-        "cookie",
-        &format!("wxmp_login={}", "a".repeat(64))
-    ))));
+    let mut other = Jar::default();
+    other.absorb(&w.get("/oauth/login"));
+    let (_, other_value) = other.0.iter().next().unwrap();
+    for cookie in [
+        format!("{name}={}", "a".repeat(64)),
+        format!("{name}={other_value}"),
+        format!("{}={value}", name.trim_start_matches("__Host-")),
+    ] {
+        assert!(
+            invalid(&w.send(Request::new("GET", &path).with_header("cookie", &cookie))),
+            "{cookie}"
+        );
+    }
     // The real one works once...
     assert_eq!(w.send(jar.on(Request::new("GET", &path))).status, 302);
     // ...and never again (replay).
@@ -363,7 +396,7 @@ fn state_must_be_signed_fresh_bound_and_unused() {
 }
 
 #[test]
-fn two_tabs_share_one_binder() {
+fn two_tabs_log_in_side_by_side_with_their_own_cookies() {
     let w = World::new();
     let mut jar = Jar::default();
     let a = w.get("/oauth/login?return_to=/a");
@@ -421,7 +454,7 @@ fn logout_is_same_origin_only() {
     assert_eq!(r.status, 204);
     assert_eq!(
         r.header("set-cookie"),
-        Some("wxmp_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure")
+        Some("__Host-wxmp_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure")
     );
     assert_eq!(
         w.send(jar.on(Request::new("GET", "/api/me"))).status,
@@ -568,8 +601,16 @@ fn api_token_needs_the_admin_key() {
 fn storage_failure_is_503_json() {
     let w = World::new();
     w.kv.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Starting a login stores nothing, so it works without the store...
+    let mut jar = Jar::default();
+    let start = w.get("/oauth/login");
+    assert_eq!(start.status, 302);
+    jar.absorb(&start);
+    let cb = w.authorize(&location(&start), "");
+    // ...and finishing one (the state is consumed in the store) does not.
+    let callback = w.send(jar.on(Request::new("GET", cb.strip_prefix(PUBLIC_URL).unwrap())));
     for r in [
-        w.get("/oauth/login"),
+        callback,
         w.get("/jssdk/config?url=https%3A%2F%2Fm.example.com%2F"),
     ] {
         assert_eq!(

@@ -42,14 +42,22 @@ fn fixture(name: &str) -> String {
     .to_owned()
 }
 
-/// A world whose Token and EncodingAESKey match the simulator's pusher.
+/// A world whose Token and EncodingAESKey match the simulator's pusher, in
+/// compat mode (both forms accepted) unless a test says otherwise.
 fn world(webhook: bool) -> World {
+    world_in(webhook, Some("compat"))
+}
+
+fn world_in(webhook: bool, mode: Option<&str>) -> World {
     World::with_clock(TestClock::manual(1_700_000_000_000), |v| {
         v.insert("token".into(), "simtoken".into());
         v.insert(
             "encoding_aes_key".into(),
             "SimEncodingAesKey0123456789abcdefghijklmnop".into(),
         );
+        if let Some(mode) = mode {
+            v.insert("message_mode".into(), mode.into());
+        }
         if webhook {
             v.insert("message_webhook".into(), WEBHOOK_URL.into());
         }
@@ -75,15 +83,15 @@ fn hook(w: &World, status: u16, reply: &str) -> Arc<Mutex<Vec<serde_json::Value>
     seen
 }
 
+/// Pushes `xml` as WeChat does now, with a nonce of its own.
 fn push(w: &World, mode: Mode, xml: &str) -> Response {
-    let p = push::build(
-        w.sim.config(),
-        mode,
-        xml,
-        w.now_ms() / 1000,
-        "nonce42",
-        [9; 16],
-    );
+    static NONCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nonce = format!("n{}", NONCES.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    push_at(w, mode, xml, w.now_ms() / 1000, &nonce)
+}
+
+fn push_at(w: &World, mode: Mode, xml: &str, timestamp: u64, nonce: &str) -> Response {
+    let p = push::build(w.sim.config(), mode, xml, timestamp, nonce, [9; 16]);
     w.send(Request::new("POST", &format!("/wx?{}", p.query)).with_body(p.body))
 }
 
@@ -217,7 +225,8 @@ fn fields_are_snake_cased_and_typed_per_kind() {
 
 #[test]
 fn tencent_sample_push_is_accepted_through_the_route() {
-    let w = World::with_clock(TestClock::manual(1_700_000_000_000), |v| {
+    // The sample was pushed at 1409735669: the clock stands there.
+    let w = World::with_clock(TestClock::manual(1_409_735_669_000), |v| {
         v.insert("app_id".into(), "wx2c2769f8efd9abc2".into());
         v.insert(
             "encoding_aes_key".into(),
@@ -473,4 +482,66 @@ fn safe_mode_without_an_aes_key_is_a_config_error() {
         (500, Some("config"))
     );
     assert_eq!(text(&push(&w, Mode::Plain, &fixture("text"))), "success");
+}
+
+#[test]
+fn safe_mode_takes_only_encrypted_pushes_compat_takes_both() {
+    // An EncodingAESKey and no message_mode: safe mode.
+    let w = world_in(true, None);
+    let seen = hook(&w, 200, "");
+    let r = push(&w, Mode::Plain, &fixture("text"));
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (403, Some("encryption_required"))
+    );
+    // Compat mode's pushes carry the plain fields too, but they are
+    // encrypted (encrypt_type=aes), so safe mode takes them.
+    for mode in [Mode::Compat, Mode::Safe] {
+        assert_eq!(text(&push(&w, mode, &fixture("event_click").replace("1700000000", &format!("17000000{:02}", mode as u8)))), "success", "{mode:?}");
+    }
+    assert_eq!(seen.lock().unwrap().len(), 2, "the refused push never reached the webhook");
+    // Plaintext mode takes plaintext pushes.
+    let w = world_in(false, Some("plaintext"));
+    assert_eq!(text(&push(&w, Mode::Plain, &fixture("text"))), "success");
+}
+
+#[test]
+fn pushes_stamped_more_than_five_minutes_away_are_refused() {
+    let w = world(true);
+    let seen = hook(&w, 200, "");
+    let now = w.now_ms() / 1000;
+    for (offset, mode) in [(-301i64, Mode::Plain), (301, Mode::Safe), (-86_400, Mode::Compat)] {
+        let r = push_at(&w, mode, &fixture("text"), now.checked_add_signed(offset).unwrap(), "stale");
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (403, Some("stale_push")),
+            "{offset} {mode:?}"
+        );
+    }
+    assert!(seen.lock().unwrap().is_empty());
+    assert!(w.kv.keys().is_empty(), "a stale push stores nothing");
+    assert_eq!(text(&push_at(&w, Mode::Plain, &fixture("text"), now - 300, "edge")), "success");
+}
+
+#[test]
+fn a_captured_query_cannot_carry_another_body_but_a_retry_is_answered() {
+    let w = world(true);
+    let seen = hook(&w, 200, r#"{"type":"text","content":"first"}"#);
+    let genuine = push::build(w.sim.config(), Mode::Plain, &fixture("text"), 1_700_000_000, "cap", [0; 16]);
+    let url = format!("/wx?{}", genuine.query);
+    let first = w.send(Request::new("POST", &url).with_body(genuine.body.clone()));
+    assert!(text(&first).contains("first"));
+    // The same query with a forged body (in anybody's name) is refused...
+    let forged = genuine.body.replace("你好 wxmp", "transfer everything").replace("7300000000000000001", "1");
+    assert_ne!(forged, genuine.body);
+    let r = w.send(Request::new("POST", &url).with_body(forged));
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (403, Some("replayed_push"))
+    );
+    // ...while WeChat's retry of the same push with the same query gets the
+    // first answer again, and the webhook ran once.
+    let retry = w.send(Request::new("POST", &url).with_body(genuine.body));
+    assert_eq!(retry.body, first.body);
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }

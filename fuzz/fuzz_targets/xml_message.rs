@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wxmp::core::messages::{open, PushQuery};
+use wxmp::core::messages::{open, MessageMode, PushQuery, PushRules};
 use wxmp::core::types::{AppId, ServerToken};
 use wxmp::core::verify::server_signature;
 
@@ -21,7 +21,15 @@ fuzz_target!(|data: &[u8]| {
         encrypt_type: None,
         msg_signature: None,
     };
-    if let Ok(m) = open(&token, None, &AppId::new("wxfuzz"), &query, data) {
+    let app_id = AppId::new("wxfuzz");
+    let rules = PushRules {
+        token: &token,
+        aes_key: None,
+        app_id: &app_id,
+        mode: MessageMode::Plaintext,
+        now: 1,
+    };
+    if let Ok(m) = open(&rules, &query, data) {
         let _ = m.to_json().to_string();
         let _ = m.dedup_key();
     }

@@ -246,7 +246,10 @@ impl StoredFailure {
             Error::Timeout(m) => (FailureKind::Timeout, 0, m),
             Error::Storage(m) => (FailureKind::Storage, 0, m),
             Error::Config(m) => (FailureKind::Config, 0, m),
-            Error::InvalidSignature | Error::InvalidInput { .. } | Error::Busy => return None,
+            Error::InvalidSignature
+            | Error::InvalidInput { .. }
+            | Error::Refused { .. }
+            | Error::Busy => return None,
         };
         Some(Self {
             at_ms: now_ms,

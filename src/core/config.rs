@@ -18,6 +18,7 @@ use url::Url;
 
 use super::crypto::decode_aes_key;
 use super::error::Error;
+use super::messages::MessageMode;
 use super::origin::{AllowedOrigins, Origin};
 use super::types::{AdminKey, AesKey, AppId, AppSecret, ServerToken, SessionSecret};
 
@@ -131,6 +132,21 @@ settings! {
     token: ServerToken = |c, name| c.required(name).and_then(|v| parse_server_token(&v));
     /// `encoding_aes_key`, decoded; `None` when unset (plaintext pushes only).
     encoding_aes_key: Option<AesKey> = |c, name| c.optional(name, decode_aes_key);
+    /// `message_mode`: which pushes are accepted (default: safe with an
+    /// `encoding_aes_key`, plaintext without).
+    message_mode: MessageMode = |c, name| {
+        let has_key = c.encoding_aes_key().as_ref().map(Option::is_some);
+        match (c.raw(name).as_deref().map(str::trim), has_key) {
+            (None, Ok(true)) => Ok(MessageMode::Safe),
+            (None, Ok(false)) => Ok(MessageMode::Plaintext),
+            (None, Err(_)) => Err("follows encoding_aes_key, which is not usable".into()),
+            (Some("plaintext"), _) => Ok(MessageMode::Plaintext),
+            (Some("compat"), Ok(true)) => Ok(MessageMode::Compat),
+            (Some("safe"), Ok(true)) => Ok(MessageMode::Safe),
+            (Some(mode @ ("compat" | "safe")), _) => Err(format!("{mode} needs a usable encoding_aes_key")),
+            (Some(_), _) => Err("must be one of \"plaintext\", \"compat\", \"safe\"".into()),
+        }
+    };
     /// `public_url`: the site's external base URL.
     public_url: Url = |c, name| c.required(name).and_then(|v| parse_base_url(&v));
     /// `allowed_origins`, defaulting to the origin of `public_url`.
@@ -344,6 +360,7 @@ mod tests {
             .collect();
         assert_eq!(origins, ["https://m.example.com"]);
         assert!(matches!(c.encoding_aes_key(), Ok(None)));
+        assert_eq!(c.message_mode(), &Ok(MessageMode::Plaintext));
         assert!(matches!(c.admin_key(), Ok(None)));
         assert!(matches!(c.message_webhook(), Ok(None)));
     }
@@ -419,7 +436,8 @@ mod tests {
         pairs.extend(values);
         let c = load(&pairs);
         let problems = problems(&c);
-        assert_eq!(problems.len(), values.len(), "{problems:?}");
+        // One each, plus message_mode, which follows the broken key.
+        assert_eq!(problems.len(), values.len() + 1, "{problems:?}");
         for p in &problems {
             for word in ["hunter2", "secret-host", "leaky"] {
                 assert!(!p.contains(word), "{p}");
@@ -478,5 +496,37 @@ mod tests {
         assert!(problems[1].starts_with("allowed_origins:"));
         assert!(problems[2].starts_with("admin_key:"));
         assert_eq!(problems[3], "message_webhook: must be an http(s) URL");
+    }
+
+    #[test]
+    fn message_mode_follows_the_aes_key_unless_given() {
+        const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = good();
+            all.extend_from_slice(pairs);
+            load(&all).message_mode().clone().map_err(|p| p.to_string())
+        };
+        assert_eq!(with(&[("encoding_aes_key", KEY)]), Ok(MessageMode::Safe));
+        assert_eq!(with(&[]), Ok(MessageMode::Plaintext));
+        assert_eq!(
+            with(&[("encoding_aes_key", KEY), ("message_mode", "compat")]),
+            Ok(MessageMode::Compat)
+        );
+        assert_eq!(
+            with(&[("encoding_aes_key", KEY), ("message_mode", "plaintext")]),
+            Ok(MessageMode::Plaintext)
+        );
+        assert_eq!(
+            with(&[("message_mode", "safe")]),
+            Err("message_mode: safe needs a usable encoding_aes_key".into())
+        );
+        assert_eq!(
+            with(&[("encoding_aes_key", "bad")]),
+            Err("message_mode: follows encoding_aes_key, which is not usable".into())
+        );
+        assert_eq!(
+            with(&[("message_mode", "loud")]),
+            Err("message_mode: must be one of \"plaintext\", \"compat\", \"safe\"".into())
+        );
     }
 }

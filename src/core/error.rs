@@ -18,6 +18,14 @@ pub enum Error {
         /// What was wrong, for people.
         message: String,
     },
+    /// The request is authentic in form but refused by policy (a stale or
+    /// replayed push, a plaintext push in safe mode). `code` is stable.
+    Refused {
+        /// Stable machine-readable reason.
+        code: &'static str,
+        /// What was refused and why, for people.
+        message: String,
+    },
     /// A variable is missing or malformed; the message names it.
     Config(String),
     /// WeChat answered with a non-zero `errcode`.
@@ -43,6 +51,14 @@ impl Error {
     /// A caller mistake with a stable code and a human message.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         Self::InvalidInput {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A policy refusal with a stable code and a human message.
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
             code,
             message: message.into(),
         }
@@ -77,7 +93,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidSignature => f.write_str("signature does not match"),
-            Self::InvalidInput { message, .. } => f.write_str(message),
+            Self::InvalidInput { message, .. } | Self::Refused { message, .. } => {
+                f.write_str(message)
+            }
             Self::Config(m) => write!(f, "configuration: {m}"),
             Self::Upstream { errcode, errmsg } => {
                 write!(f, "WeChat answered errcode {errcode}: {errmsg}")

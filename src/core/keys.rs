@@ -7,7 +7,8 @@
 use std::fmt;
 
 use super::cache::Credential;
-use super::types::AppId;
+use super::state::LoginNonce;
+use super::types::{AppId, OpenId};
 
 /// A key in the shared store, built by [`Keys`].
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -85,14 +86,20 @@ impl Keys {
         self.key(format_args!("session:{storage_id}"))
     }
 
-    /// A pending login, by its state's nonce.
-    pub fn login(&self, nonce: &str) -> Key {
-        self.key(format_args!("login:{nonce}"))
+    /// One user's live sessions (at most a few; older ones are ended).
+    pub fn user_sessions(&self, openid: &OpenId) -> Key {
+        self.key(format_args!("user-sessions:{openid}"))
     }
 
-    /// The counter that makes a state single-use.
-    pub fn login_used(&self, nonce: &str) -> Key {
-        self.key(format_args!("login-used:{nonce}"))
+    /// The counter that lets exactly one callback consume a state (deleted
+    /// as soon as the state is marked used).
+    pub fn login_claim(&self, nonce: &LoginNonce) -> Key {
+        self.key(format_args!("login-claim:{}", nonce.hex()))
+    }
+
+    /// One of the slots remembering states already used.
+    pub fn login_used(&self, slot: u64) -> Key {
+        self.key(format_args!("login-used:{slot}"))
     }
 
     /// One of the push-answer slots that answer WeChat's retries.
@@ -100,9 +107,15 @@ impl Keys {
         self.key(format_args!("push-slot:{slot}"))
     }
 
-    /// The counter that elects one delivery of a push to call the webhook.
+    /// The counter that elects one delivery of a push to call the webhook
+    /// (deleted when its answer is stored).
     pub fn push_claim(&self, digest: &str) -> Key {
         self.key(format_args!("push-claim:{digest}"))
+    }
+
+    /// One of the slots remembering which body a push's (timestamp, nonce) came with.
+    pub fn push_nonce(&self, slot: u64) -> Key {
+        self.key(format_args!("push-nonce:{slot}"))
     }
 }
 
@@ -124,10 +137,15 @@ mod tests {
             ),
             (k.force_log(), "wxmp:wx1:force-log"),
             (k.session("ab"), "wxmp:wx1:session:ab"),
-            (k.login("n"), "wxmp:wx1:login:n"),
-            (k.login_used("n"), "wxmp:wx1:login-used:n"),
+            (k.user_sessions(&OpenId::new("o1")), "wxmp:wx1:user-sessions:o1"),
+            (
+                k.login_claim(&LoginNonce::new([1; 16])),
+                "wxmp:wx1:login-claim:01010101010101010101010101010101",
+            ),
+            (k.login_used(5), "wxmp:wx1:login-used:5"),
             (k.push_slot(9), "wxmp:wx1:push-slot:9"),
             (k.push_claim("d"), "wxmp:wx1:push-claim:d"),
+            (k.push_nonce(4), "wxmp:wx1:push-nonce:4"),
         ];
         for (key, expected) in all {
             assert_eq!(key.as_str(), expected);

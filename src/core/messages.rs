@@ -35,25 +35,71 @@ pub struct Incoming {
     pub encrypted: bool,
 }
 
-/// Verifies `body` against `query` and returns the message inside.
-pub fn open(
-    token: &ServerToken,
-    aes_key: Option<&AesKey>,
-    app_id: &AppId,
-    query: &PushQuery,
-    body: &[u8],
-) -> Result<Incoming, Error> {
-    check_server_signature(token, &query.signature, &query.timestamp, &query.nonce)?;
+/// How the account's server is configured in WeChat's console
+/// (消息加解密方式), which decides the pushes wxmp accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageMode {
+    /// 明文模式: plain XML signed with `signature`.
+    Plaintext,
+    /// 兼容模式: WeChat sends plain fields and `Encrypt` side by side;
+    /// both forms are accepted.
+    Compat,
+    /// 安全模式: only encrypted pushes (`encrypt_type=aes` and a valid
+    /// `msg_signature`) are accepted.
+    Safe,
+}
+
+/// A push's `timestamp` may be at most this far from now, either way:
+/// a captured query cannot be replayed later.
+pub const MAX_PUSH_SKEW_SECS: u64 = 300;
+
+/// What a push is checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct PushRules<'a> {
+    /// The server Token (both signatures).
+    pub token: &'a ServerToken,
+    /// The AES key, when configured.
+    pub aes_key: Option<&'a AesKey>,
+    /// The AppID an encrypted push must be for.
+    pub app_id: &'a AppId,
+    /// Which forms are accepted.
+    pub mode: MessageMode,
+    /// Seconds since the epoch.
+    pub now: u64,
+}
+
+/// Verifies `body` against `query` and the rules, and returns the message
+/// inside: signature, freshness, mode, then (encrypted) `msg_signature`,
+/// AppID and decryption.
+pub fn open(rules: &PushRules, query: &PushQuery, body: &[u8]) -> Result<Incoming, Error> {
+    check_server_signature(rules.token, &query.signature, &query.timestamp, &query.nonce)?;
+    let fresh = query
+        .timestamp
+        .parse::<u64>()
+        .is_ok_and(|t| t.abs_diff(rules.now) <= MAX_PUSH_SKEW_SECS);
+    if !fresh {
+        return Err(Error::refused(
+            "stale_push",
+            format!("the push's timestamp is more than {MAX_PUSH_SKEW_SECS} s from now"),
+        ));
+    }
+    let encrypted = query.encrypt_type.as_deref() == Some("aes");
+    if rules.mode == MessageMode::Safe && !encrypted {
+        return Err(Error::refused(
+            "encryption_required",
+            "message_mode is safe: pushes must be encrypted (encrypt_type=aes with msg_signature)",
+        ));
+    }
     let text = std::str::from_utf8(body)
         .map_err(|_| Error::invalid("invalid_xml", "the body is not UTF-8"))?;
     let outer = xml::parse(text)?;
-    if query.encrypt_type.as_deref() != Some("aes") {
+    if !encrypted {
         return Ok(Incoming {
             fields: outer,
             encrypted: false,
         });
     }
-    let key = aes_key.ok_or_else(|| {
+    let key = rules.aes_key.ok_or_else(|| {
         Error::Config(
             "encoding_aes_key: not set, but WeChat sends encrypted messages (safe mode)".into(),
         )
@@ -65,10 +111,10 @@ pub fn open(
         .as_deref()
         .ok_or(Error::InvalidSignature)?;
     check_sorted_signature(
-        &[token.secret(), &query.timestamp, &query.nonce, encrypt],
+        &[rules.token.secret(), &query.timestamp, &query.nonce, encrypt],
         msg_signature,
     )?;
-    let inner = crypto::decrypt(key, app_id, encrypt)?;
+    let inner = crypto::decrypt(key, rules.app_id, encrypt)?;
     Ok(Incoming {
         fields: xml::parse(&inner)?,
         encrypted: true,
@@ -390,15 +436,32 @@ mod tests {
         decode_aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG").unwrap()
     }
 
+    /// The sample's timestamp, as "now".
+    const SAMPLE_NOW: u64 = 1409735669;
+
+    fn sample_account() -> (ServerToken, AesKey, AppId) {
+        (ServerToken::new("spamtest"), key(), AppId::new("wx2c2769f8efd9abc2"))
+    }
+
+    fn rules<'a>(
+        token: &'a ServerToken,
+        aes_key: Option<&'a AesKey>,
+        app_id: &'a AppId,
+        mode: MessageMode,
+    ) -> PushRules<'a> {
+        PushRules {
+            token,
+            aes_key,
+            app_id,
+            mode,
+            now: SAMPLE_NOW,
+        }
+    }
+
     #[test]
     fn tencent_sample_push_opens() {
-        let m = open(
-            &ServerToken::new("spamtest"),
-            Some(&key()),
-            &AppId::new("wx2c2769f8efd9abc2"),
-            &sample_query(),
-            sample_body().as_bytes(),
-        )
+        let (token, key, app) = sample_account();
+        let m = open(&rules(&token, Some(&key), &app, MessageMode::Safe), &sample_query(), sample_body().as_bytes())
         .unwrap();
         assert!(m.encrypted);
         assert_eq!(
@@ -419,50 +482,94 @@ mod tests {
 
     #[test]
     fn bad_signatures_and_missing_key_are_refused() {
-        let (token, app) = (
-            ServerToken::new("spamtest"),
-            AppId::new("wx2c2769f8efd9abc2"),
-        );
+        let (token, key, app) = sample_account();
+        let safe = rules(&token, Some(&key), &app, MessageMode::Safe);
+        let body = sample_body();
         let mut q = sample_query();
         q.msg_signature = Some("0".repeat(40));
-        assert_eq!(
-            open(&token, Some(&key()), &app, &q, sample_body().as_bytes()),
-            Err(Error::InvalidSignature)
-        );
+        assert_eq!(open(&safe, &q, body.as_bytes()), Err(Error::InvalidSignature));
         q.msg_signature = None;
-        assert_eq!(
-            open(&token, Some(&key()), &app, &q, sample_body().as_bytes()),
-            Err(Error::InvalidSignature)
-        );
+        assert_eq!(open(&safe, &q, body.as_bytes()), Err(Error::InvalidSignature));
         let mut q = sample_query();
         q.signature = "0".repeat(40);
-        assert_eq!(
-            open(&token, Some(&key()), &app, &q, sample_body().as_bytes()),
-            Err(Error::InvalidSignature)
-        );
+        assert_eq!(open(&safe, &q, body.as_bytes()), Err(Error::InvalidSignature));
+        let keyless = rules(&token, None, &app, MessageMode::Plaintext);
         assert!(matches!(
-            open(
-                &token,
-                None,
-                &app,
-                &sample_query(),
-                sample_body().as_bytes()
-            ),
+            open(&keyless, &sample_query(), body.as_bytes()),
             Err(Error::Config(_))
         ));
+        let other = AppId::new("wxOTHER");
         assert!(matches!(
-            open(
-                &token,
-                Some(&key()),
-                &AppId::new("wxOTHER"),
-                &sample_query(),
-                sample_body().as_bytes()
-            ),
+            open(&rules(&token, Some(&key), &other, MessageMode::Safe), &sample_query(), body.as_bytes()),
             Err(Error::InvalidInput {
                 code: "invalid_appid",
                 ..
             })
         ));
+    }
+
+    /// A plaintext push of the sample message, signed for `timestamp`.
+    fn plain(token: &ServerToken, timestamp: u64) -> (PushQuery, String) {
+        let ts = timestamp.to_string();
+        let q = PushQuery {
+            signature: crate::core::verify::server_signature(token, &ts, "n1"),
+            timestamp: ts,
+            nonce: "n1".into(),
+            ..PushQuery::default()
+        };
+        (q, "<xml><MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>".into())
+    }
+
+    #[test]
+    fn each_mode_accepts_what_wechat_sends_in_it() {
+        let (token, key, app) = sample_account();
+        let (pq, pbody) = plain(&token, SAMPLE_NOW);
+        let (eq, ebody) = (sample_query(), sample_body());
+        for (mode, plain_ok, encrypted_ok) in [
+            (MessageMode::Plaintext, true, true),
+            (MessageMode::Compat, true, true),
+            (MessageMode::Safe, false, true),
+        ] {
+            let r = rules(&token, Some(&key), &app, mode);
+            let p = open(&r, &pq, pbody.as_bytes());
+            assert_eq!(p.is_ok(), plain_ok, "{mode:?} plaintext: {p:?}");
+            if !plain_ok {
+                assert!(matches!(p, Err(Error::Refused { code: "encryption_required", .. })));
+            }
+            let e = open(&r, &eq, ebody.as_bytes());
+            assert_eq!(e.map(|m| m.encrypted).ok(), encrypted_ok.then_some(true), "{mode:?}");
+        }
+        // In safe mode a plaintext body with the query of an encrypted push
+        // but no encrypt_type is still refused.
+        let mut q = sample_query();
+        q.encrypt_type = None;
+        let safe = rules(&token, Some(&key), &app, MessageMode::Safe);
+        assert!(matches!(
+            open(&safe, &q, pbody.as_bytes()),
+            Err(Error::Refused { code: "encryption_required", .. })
+        ));
+    }
+
+    #[test]
+    fn pushes_more_than_five_minutes_off_are_refused() {
+        let (token, key, app) = sample_account();
+        let r = rules(&token, Some(&key), &app, MessageMode::Compat);
+        for (offset, ok) in [(0i64, true), (300, true), (-300, true), (301, false), (-301, false), (-86_400, false)] {
+            let (q, body) = plain(&token, SAMPLE_NOW.checked_add_signed(offset).unwrap());
+            let got = open(&r, &q, body.as_bytes());
+            assert_eq!(got.is_ok(), ok, "{offset}: {got:?}");
+            if !ok {
+                assert!(matches!(got, Err(Error::Refused { code: "stale_push", .. })));
+            }
+        }
+        let ts = "soon".to_owned();
+        let q = PushQuery {
+            signature: crate::core::verify::server_signature(&token, &ts, "n1"),
+            timestamp: ts,
+            nonce: "n1".into(),
+            ..PushQuery::default()
+        };
+        assert!(matches!(open(&r, &q, b"<xml/>"), Err(Error::Refused { code: "stale_push", .. })));
     }
 
     #[test]

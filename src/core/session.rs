@@ -7,11 +7,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::mac;
-use super::types::SessionSecret;
+use super::types::{SessionCookie, SessionSecret};
 use super::userinfo::Profile;
 
 /// How long a session lasts on the server after login.
 pub const SESSION_TTL_SECS: u64 = 7 * 24 * 3600;
+/// Sessions one user may hold at once (browsers, devices); a login beyond
+/// that ends the oldest, so one account cannot fill the store.
+pub const MAX_SESSIONS_PER_USER: usize = 5;
 const ID_LEN: usize = 32;
 const DOMAIN: &[u8] = b"wxmp-session-v1";
 
@@ -27,12 +30,12 @@ impl SessionId {
     }
 
     /// The cookie value: `hex(id).hex(tag)`.
-    pub fn cookie_value(&self, key: &SessionSecret) -> String {
-        format!(
+    pub fn cookie_value(&self, key: &SessionSecret) -> SessionCookie {
+        SessionCookie::new(format!(
             "{}.{}",
             hex::encode(self.0),
             hex::encode(mac::tag(key, DOMAIN, &self.0))
-        )
+        ))
     }
 
     /// Reads a cookie value back; `None` when malformed or its tag is wrong.
@@ -74,6 +77,28 @@ impl SessionRecord {
     }
 }
 
+/// One user's sessions (storage ids and expiry), oldest first: the index
+/// that bounds how many sessions a user can hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSessions {
+    /// `(storage id, expires_at)`, oldest first.
+    pub sessions: Vec<(String, u64)>,
+}
+
+impl UserSessions {
+    /// Adds a new session and returns the storage ids of those to end:
+    /// expired ones, and the oldest beyond [`MAX_SESSIONS_PER_USER`].
+    pub fn admit(&mut self, storage_id: String, expires_at: u64, now: u64) -> Vec<String> {
+        let (live, mut ended): (Vec<_>, Vec<_>) =
+            self.sessions.drain(..).partition(|(_, exp)| now < *exp);
+        self.sessions = live;
+        self.sessions.push((storage_id, expires_at));
+        let excess = self.sessions.len().saturating_sub(MAX_SESSIONS_PER_USER);
+        ended.extend(self.sessions.drain(..excess));
+        ended.into_iter().map(|(id, _)| id).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +111,7 @@ mod tests {
     fn cookie_round_trips_and_rejects_tampering() {
         let id = SessionId::new([9; 32]);
         let v = id.cookie_value(&key());
+        let v = v.secret().to_owned();
         assert_eq!(v.len(), 64 + 1 + 32);
         assert_eq!(SessionId::from_cookie_value(&key(), &v), Some(id.clone()));
         let mut tampered = v.clone().into_bytes();
@@ -112,8 +138,22 @@ mod tests {
     fn storage_id_is_a_hash_not_the_id() {
         let id = SessionId::new([9; 32]);
         assert_eq!(id.storage_id().len(), 64);
-        assert!(!id.cookie_value(&key()).contains(&id.storage_id()));
+        assert!(!id.cookie_value(&key()).secret().contains(&id.storage_id()));
         assert_eq!(format!("{id:?}"), "SessionId([redacted])");
     }
 
+
+    #[test]
+    fn a_user_keeps_at_most_five_sessions_and_no_expired_ones() {
+        let mut index = UserSessions::default();
+        assert!(index.admit("old".into(), 100, 50).is_empty());
+        // At 100 the first one has expired: it is ended when the next arrives.
+        assert_eq!(index.admit("s1".into(), 1_000, 100), ["old"]);
+        for i in 2..=5 {
+            assert!(index.admit(format!("s{i}"), 1_000, 100).is_empty());
+        }
+        assert_eq!(index.admit("s6".into(), 1_000, 100), ["s1"]);
+        let ids: Vec<&str> = index.sessions.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["s2", "s3", "s4", "s5", "s6"]);
+    }
 }

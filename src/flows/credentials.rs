@@ -9,7 +9,7 @@ use crate::core::cache::{
 };
 use crate::core::config::{need, TokenMode};
 use crate::core::error::Error;
-use crate::core::keys::Keys;
+use crate::core::keys::{Key, Keys};
 use crate::core::token::{self, Issued};
 use crate::core::types::{AccessToken, JsapiTicket};
 use crate::ports::Env;
@@ -119,11 +119,25 @@ fn refresh_ahead<V: Fetch>(env: &Env, keys: &Keys, entry: Cached<V>) -> Result<C
         let now_ms = env.clock.now_ms();
         let holder: Option<LeaseHolder> = read(env, &keys.holder(kind, gen))?;
         match cache::after_lost_election(keys, kind, gen, holder.as_ref(), now_ms, now_ms) {
-            LeaseStep::TakeOver(key) if env.kv.increment(&key, 1)? == 1 => {}
+            LeaseStep::TakeOver(key) if env.kv.increment(&key, 1)? == 1 => {
+                return refresh_ahead_as(env, keys, entry, Some(key));
+            }
             _ => return Ok(entry),
         }
     }
-    match hold_and_fetch::<V>(env, keys, gen) {
+    refresh_ahead_as(env, keys, entry, None)
+}
+
+/// The refresh-ahead itself, by the request that won the lease (or the
+/// takeover counter `won`).
+fn refresh_ahead_as<V: Fetch>(
+    env: &Env,
+    keys: &Keys,
+    entry: Cached<V>,
+    won: Option<Key>,
+) -> Result<Cached<V>, Error> {
+    let kind = V::KIND;
+    match hold_and_fetch::<V>(env, keys, entry.generation, won) {
         Ok(fresh) => Ok(fresh),
         Err(e) => {
             env.log.log(&format!(
@@ -143,7 +157,7 @@ fn refresh_or_wait<V: Fetch>(
 ) -> Result<Cached<V>, Error> {
     let (kind, gen) = (V::KIND, cache::basis(entry.as_ref()));
     if env.kv.increment(&keys.lease(kind, gen), 1)? == 1 {
-        return hold_and_fetch::<V>(env, keys, gen);
+        return hold_and_fetch::<V>(env, keys, gen, None);
     }
     let waiting_since = env.clock.now_ms();
     loop {
@@ -161,7 +175,7 @@ fn refresh_or_wait<V: Fetch>(
                 if env.kv.increment(&key, 1)? == 1 {
                     env.log
                         .log(&format!("taking over the {kind:?} refresh lease ({key})"));
-                    return hold_and_fetch::<V>(env, keys, gen);
+                    return hold_and_fetch::<V>(env, keys, gen, Some(key));
                 }
             }
         }
@@ -173,11 +187,23 @@ fn refresh_or_wait<V: Fetch>(
 
 /// Holds generation `gen`'s lease: records itself, fetches, stores the new
 /// generation (or its failure, for the waiters), and clears the lease.
-fn hold_and_fetch<V: Fetch>(env: &Env, keys: &Keys, gen: u64) -> Result<Cached<V>, Error> {
+/// `won` is the takeover counter this request won, if it took over: once
+/// the new holder record is written nobody contends for that counter any
+/// more, so it is deleted (the store keeps at most the lease, the holder
+/// record and one takeover counter per credential, none after a success).
+fn hold_and_fetch<V: Fetch>(
+    env: &Env,
+    keys: &Keys,
+    gen: u64,
+    won: Option<Key>,
+) -> Result<Cached<V>, Error> {
     let kind = V::KIND;
     // The store may have moved on between our read and our election win.
     let previous = read::<Cached<V>>(env, &keys.credential(kind))?;
     if cache::refreshed_since(previous.as_ref(), gen, env.now_s()) {
+        if let Some(won) = won {
+            let _ = env.kv.delete(&won);
+        }
         return previous.ok_or(Error::Busy);
     }
     let holder_key = keys.holder(kind, gen);
@@ -187,6 +213,9 @@ fn hold_and_fetch<V: Fetch>(env: &Env, keys: &Keys, gen: u64) -> Result<Cached<V
         failure: None,
     };
     write(env, &holder_key, &holder)?;
+    if let Some(won) = won {
+        let _ = env.kv.delete(&won);
+    }
     match V::fetch(env, keys, previous.as_ref()) {
         Ok((issued, token_generation)) => {
             let next = cache::next_entry(previous.as_ref(), issued, env.now_s(), token_generation);

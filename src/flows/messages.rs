@@ -8,7 +8,7 @@ use crate::core::method::Method;
 use crate::core::config::need;
 use crate::core::error::Error;
 use crate::core::nonce::nonce_str;
-use crate::core::messages::{self, Incoming, PushQuery, Seal};
+use crate::core::messages::{self, Incoming, PushQuery, PushRules, Seal};
 use crate::ports::{Env, OutboundRequest, Timeouts};
 
 use super::store::{read, write};
@@ -49,22 +49,20 @@ struct Slot {
     answer: PushAnswer,
 }
 
-/// Handles one push.
-pub fn handle(env: &Env, query: &PushQuery, body: &[u8]) -> Result<PushAnswer, Error> {
-    let cfg = env.config;
-    let app_id = need(cfg.app_id())?;
-    let incoming = messages::open(
-        need(cfg.token())?,
-        need(cfg.encoding_aes_key())?.as_ref(),
-        app_id,
-        query,
-        body,
-    )?;
+/// Slots remembering which body each recent (timestamp, nonce) came with.
+const NONCE_SLOTS: u64 = 65_536;
+/// The largest reply kept for retries; a webhook reply whose XML is larger
+/// is dropped (logged) and WeChat gets `success`.
+pub const MAX_REPLY_BYTES: usize = 16 * 1024;
 
+/// Handles one push: open it, then answer WeChat's retries with the first
+/// answer.
+pub fn handle(env: &Env, query: &PushQuery, body: &[u8]) -> Result<PushAnswer, Error> {
+    let incoming = open(env, query, body)?;
     let dedup = incoming.dedup_key();
     let digest = crate::core::mac::sha256_hex(dedup.as_bytes());
-    let keys = Keys::new(app_id);
-    let slot_key = keys.push_slot(u64::from_str_radix(&digest[..12], 16).unwrap_or(0) % DEDUP_SLOTS);
+    let keys = Keys::new(need(env.config.app_id())?);
+    let slot_key = keys.push_slot(slot_of(&digest, DEDUP_SLOTS));
     if let Some(answer) = stored_answer(env, &slot_key, &dedup)? {
         return Ok(answer);
     }
@@ -72,18 +70,74 @@ pub fn handle(env: &Env, query: &PushQuery, body: &[u8]) -> Result<PushAnswer, E
     if env.kv.increment(&claim_key, 1)? > 1 {
         return Ok(wait_for_answer(env, &slot_key, &dedup)?.unwrap_or_else(PushAnswer::success));
     }
-
-    let answer = answer_for(env, &incoming)?;
-    write(
-        env,
-        &slot_key,
-        &Slot {
-            key: dedup,
-            answer: answer.clone(),
-        },
-    )?;
+    let answered = (|| {
+        // The first delivery may have finished between our look and our claim.
+        if let Some(answer) = stored_answer(env, &slot_key, &dedup)? {
+            return Ok(answer);
+        }
+        let answer = answer_for(env, &incoming)?;
+        write(
+            env,
+            &slot_key,
+            &Slot {
+                key: dedup,
+                answer: answer.clone(),
+            },
+        )?;
+        Ok(answer)
+    })();
+    // Deleted whatever happened, so the claim never outlives its push.
     let _ = env.kv.delete(&claim_key);
-    Ok(answer)
+    answered
+}
+
+/// Verifies, checks freshness and mode, decrypts and parses a push (the
+/// pure rules are `core::messages::open`), and refuses a (timestamp,
+/// nonce) already seen with another body: a captured query cannot carry a
+/// forged body, while WeChat's identical retries pass through to the dedup.
+pub fn open(env: &Env, query: &PushQuery, body: &[u8]) -> Result<Incoming, Error> {
+    let cfg = env.config;
+    let rules = PushRules {
+        token: need(cfg.token())?,
+        aes_key: need(cfg.encoding_aes_key())?.as_ref(),
+        app_id: need(cfg.app_id())?,
+        mode: *need(cfg.message_mode())?,
+        now: env.now_s(),
+    };
+    let incoming = messages::open(&rules, query, body)?;
+    let seen = Seen {
+        timestamp: query.timestamp.clone(),
+        nonce: query.nonce.clone(),
+        body: crate::core::mac::sha256_hex(body),
+    };
+    let pair = crate::core::mac::sha256_hex(format!("{}\n{}", seen.timestamp, seen.nonce).as_bytes());
+    let nonce_key = Keys::new(rules.app_id).push_nonce(slot_of(&pair, NONCE_SLOTS));
+    match read::<Seen>(env, &nonce_key)? {
+        Some(prev) if prev.timestamp == seen.timestamp && prev.nonce == seen.nonce => {
+            if prev.body != seen.body {
+                env.log.log("push refused: its timestamp and nonce came before with another body");
+                return Err(Error::refused(
+                    "replayed_push",
+                    "this timestamp and nonce were already used with another body",
+                ));
+            }
+        }
+        _ => write(env, &nonce_key, &seen)?,
+    }
+    Ok(incoming)
+}
+
+/// A (timestamp, nonce) pair and the hash of the body it came with.
+#[derive(Serialize, Deserialize)]
+struct Seen {
+    timestamp: String,
+    nonce: String,
+    body: String,
+}
+
+/// The slot for a hex digest among `slots`.
+fn slot_of(digest: &str, slots: u64) -> u64 {
+    u64::from_str_radix(&digest[..12], 16).unwrap_or(0) % slots
 }
 
 fn stored_answer(env: &Env, slot_key: &Key, dedup: &str) -> Result<Option<PushAnswer>, Error> {
@@ -105,10 +159,18 @@ fn wait_for_answer(env: &Env, slot_key: &Key, dedup: &str) -> Result<Option<Push
 
 /// Asks the webhook, builds the reply, seals it in safe mode.
 fn answer_for(env: &Env, incoming: &Incoming) -> Result<PushAnswer, Error> {
-    match ask_webhook(env, incoming)? {
-        Some(reply) => seal_reply(env, incoming, &reply),
-        None => Ok(PushAnswer::success()),
+    let Some(reply) = ask_webhook(env, incoming)? else {
+        return Ok(PushAnswer::success());
+    };
+    let answer = seal_reply(env, incoming, &reply)?;
+    if answer.body.len() > MAX_REPLY_BYTES {
+        env.log.log(&format!(
+            "webhook reply of {} bytes is over {MAX_REPLY_BYTES}; answering success",
+            answer.body.len()
+        ));
+        return Ok(PushAnswer::success());
     }
+    Ok(answer)
 }
 
 /// The reply XML to `incoming` with a fresh timestamp, encrypted and signed

@@ -1,7 +1,7 @@
 //! Reading and ending sessions opened by `login::finish`.
 
-use crate::core::keys::Keys;
 use crate::core::config::need;
+use crate::core::keys::Keys;
 use crate::core::error::Error;
 use crate::core::session::{SessionId, SessionRecord};
 use crate::ports::Env;
@@ -10,15 +10,20 @@ use super::store::read;
 
 /// The live session behind a `wxmp_session` cookie value, if any.
 pub fn current(env: &Env, cookie: Option<&str>) -> Result<Option<SessionRecord>, Error> {
-    let key = need(env.config.session_secret())?;
-    let Some(id) = cookie.and_then(|c| SessionId::from_cookie_value(key, c)) else {
+    let secret = need(env.config.session_secret())?;
+    let Some(id) = cookie.and_then(|c| SessionId::from_cookie_value(secret, c)) else {
         return Ok(None);
     };
-    let record: Option<SessionRecord> = read(
-        env,
-        &Keys::new(need(env.config.app_id())?).session(&id.storage_id()),
-    )?;
-    Ok(record.filter(|r| r.is_live(env.now_s())))
+    let stored = Keys::new(need(env.config.app_id())?).session(&id.storage_id());
+    match read::<SessionRecord>(env, &stored)? {
+        Some(record) if record.is_live(env.now_s()) => Ok(Some(record)),
+        Some(_) => {
+            // Expired: nobody may use it again, so it leaves the store now.
+            let _ = env.kv.delete(&stored);
+            Ok(None)
+        }
+        None => Ok(None),
+    }
 }
 
 /// Deletes the session behind `cookie` (nothing to do without one).

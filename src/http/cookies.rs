@@ -1,46 +1,88 @@
 //! The cookies wxmp sets and reads: their names, their attributes, and
-//! finding one among a request's `Cookie` headers.
+//! finding them among a request's `Cookie` headers.
+//!
+//! On https every name carries the `__Host-` prefix, which browsers accept
+//! only with `Secure`, `Path=/` and no `Domain`: a sibling subdomain cannot
+//! plant ("toss") a session or login cookie for wxmp's host. On http (local
+//! development) the plain names are used.
 
 use super::ApiError;
 use crate::core::config::need;
 use crate::ports::Env;
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "wxmp_session";
-/// The cookie binding a pending login to the browser that started it.
-pub const LOGIN_COOKIE: &str = "wxmp_login";
+/// The session cookie's base name.
+const SESSION: &str = "wxmp_session";
+/// The base name of the cookies that bind logins in flight to this browser.
+const LOGIN: &str = "wxmp_login_";
 
-/// Attributes for a `Set-Cookie` header.
-#[derive(Clone, Copy, Debug)]
-pub struct CookieAttrs {
-    /// Add `Secure` (when `public_url` is https).
-    pub secure: bool,
-    /// `Max-Age` in seconds; `None` makes a browser-session cookie.
-    pub max_age: Option<u64>,
+/// The names and attributes of wxmp's cookies for one deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cookies {
+    secure: bool,
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/.
-pub fn set_cookie(name: &str, value: &str, attrs: CookieAttrs) -> String {
-    let mut c = format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/");
-    if let Some(age) = attrs.max_age {
-        c.push_str(&format!("; Max-Age={age}"));
+impl Cookies {
+    /// Cookies for a site whose public URL is https (`secure`) or not.
+    pub fn new(secure: bool) -> Self {
+        Self { secure }
     }
-    if attrs.secure {
-        c.push_str("; Secure");
+
+    /// Cookies for `env`'s `public_url`.
+    pub fn of(env: &Env) -> Result<Self, ApiError> {
+        Ok(Self::new(need(env.config.public_url())?.scheme() == "https"))
     }
-    c
+
+    fn prefix(&self) -> &'static str {
+        if self.secure {
+            "__Host-"
+        } else {
+            ""
+        }
+    }
+
+    /// The session cookie's name.
+    pub fn session_name(&self) -> String {
+        format!("{}{SESSION}", self.prefix())
+    }
+
+    /// The name of the login cookie with `tag`.
+    pub fn login_name(&self, tag: &str) -> String {
+        format!("{}{LOGIN}{tag}", self.prefix())
+    }
+
+    /// The tag of a login cookie's name, if `name` is one.
+    pub fn login_tag<'a>(&self, name: &'a str) -> Option<&'a str> {
+        name.strip_prefix(self.prefix())?.strip_prefix(LOGIN)
+    }
+
+    /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, `Secure` on
+    /// https; `max_age` `None` makes a browser-session cookie.
+    pub fn set(&self, name: &str, value: &str, max_age: Option<u64>) -> String {
+        let mut c = format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/");
+        if let Some(age) = max_age {
+            c.push_str(&format!("; Max-Age={age}"));
+        }
+        if self.secure {
+            c.push_str("; Secure");
+        }
+        c
+    }
+
+    /// A `Set-Cookie` value that deletes cookie `name`.
+    pub fn clear(&self, name: &str) -> String {
+        self.set(name, "", Some(0))
+    }
 }
 
-/// A `Set-Cookie` value that deletes the cookie.
-pub fn clear_cookie(name: &str, secure: bool) -> String {
-    set_cookie(
-        name,
-        "",
-        CookieAttrs {
-            secure,
-            max_age: Some(0),
-        },
-    )
+/// Every `name=value` pair in `Cookie` header values, in order.
+pub fn all_cookies<'a>(
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    cookie_headers
+        .into_iter()
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
 }
 
 /// The first value of cookie `name` in `Cookie` header values.
@@ -48,17 +90,9 @@ pub fn find_cookie<'a>(
     cookie_headers: impl IntoIterator<Item = &'a str>,
     name: &str,
 ) -> Option<&'a str> {
-    cookie_headers
-        .into_iter()
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| k.trim() == name)
-        .map(|(_, v)| v.trim().trim_matches('"'))
-}
-
-/// Cookies are `Secure` when the public URL is https.
-pub fn secure(env: &Env) -> Result<bool, ApiError> {
-    Ok(need(env.config.public_url())?.scheme() == "https")
+    all_cookies(cookie_headers)
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -66,41 +100,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cookies_are_built_as_specified() {
+    fn https_names_are_host_prefixed_and_secure() {
+        let c = Cookies::new(true);
+        assert_eq!(c.session_name(), "__Host-wxmp_session");
+        assert_eq!(c.login_name("0a0b0c0d"), "__Host-wxmp_login_0a0b0c0d");
         assert_eq!(
-            set_cookie(
-                SESSION_COOKIE,
-                "v",
-                CookieAttrs {
-                    secure: true,
-                    max_age: None
-                }
-            ),
-            "wxmp_session=v; HttpOnly; SameSite=Lax; Path=/; Secure"
+            c.set(&c.session_name(), "v", None),
+            "__Host-wxmp_session=v; HttpOnly; SameSite=Lax; Path=/; Secure"
         );
         assert_eq!(
-            set_cookie(
-                LOGIN_COOKIE,
-                "b",
-                CookieAttrs {
-                    secure: false,
-                    max_age: Some(600)
-                }
-            ),
-            "wxmp_login=b; HttpOnly; SameSite=Lax; Path=/; Max-Age=600"
+            c.set(&c.login_name("t"), "b", Some(600)),
+            "__Host-wxmp_login_t=b; HttpOnly; SameSite=Lax; Path=/; Max-Age=600; Secure"
         );
+        assert_eq!(c.login_tag("__Host-wxmp_login_t"), Some("t"));
+        // A plain-named cookie is not ours on https: it may have been tossed.
+        assert_eq!(c.login_tag("wxmp_login_t"), None);
+    }
+
+    #[test]
+    fn http_names_are_plain() {
+        let c = Cookies::new(false);
+        assert_eq!(c.session_name(), "wxmp_session");
         assert_eq!(
-            clear_cookie(SESSION_COOKIE, false),
+            c.clear(&c.session_name()),
             "wxmp_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"
         );
+        assert_eq!(c.login_tag("wxmp_login_ab"), Some("ab"));
+        assert_eq!(c.login_tag("wxmp_session"), None);
     }
 
     #[test]
     fn cookies_are_found_among_others() {
-        let headers = ["a=1; wxmp_session=abc.def", "wxmp_login=zz"];
-        assert_eq!(find_cookie(headers, SESSION_COOKIE), Some("abc.def"));
-        assert_eq!(find_cookie(headers, LOGIN_COOKIE), Some("zz"));
+        let headers = ["a=1; wxmp_session=abc.def", "wxmp_login_x=\"zz\""];
+        assert_eq!(find_cookie(headers, "wxmp_session"), Some("abc.def"));
+        assert_eq!(find_cookie(headers, "wxmp_login_x"), Some("zz"));
         assert_eq!(find_cookie(headers, "missing"), None);
-        assert_eq!(find_cookie(["xwxmp_session=1"], SESSION_COOKIE), None);
+        assert_eq!(find_cookie(["xwxmp_session=1"], "wxmp_session"), None);
+        assert_eq!(all_cookies(headers).count(), 3);
     }
 }

@@ -91,6 +91,7 @@ impl From<Error> for ApiError {
         match e {
             Error::InvalidSignature => Self::new(403, "invalid_signature", message),
             Error::InvalidInput { code, .. } => Self::new(400, code, message),
+            Error::Refused { code, .. } => Self::new(403, code, message),
             Error::Config(_) => Self::new(500, "config", message),
             Error::Upstream { errcode, errmsg } => Self {
                 upstream: Some((errcode, errmsg)),
@@ -119,6 +120,7 @@ mod tests {
         let cases = [
             (Error::InvalidSignature, 403, "invalid_signature"),
             (Error::invalid("invalid_scope", "x"), 400, "invalid_scope"),
+            (Error::refused("stale_push", "x"), 403, "stale_push"),
             (Error::Config("app_id: not set".into()), 500, "config"),
             (
                 Error::Upstream {

@@ -82,12 +82,19 @@ impl Request {
 
     /// The value of cookie `name` from all `Cookie` headers.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        let values = self
-            .headers
+        super::cookies::find_cookie(self.cookie_headers(), name)
+    }
+
+    /// Every cookie the request carries, `(name, value)` in order.
+    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        super::cookies::all_cookies(self.cookie_headers())
+    }
+
+    fn cookie_headers(&self) -> impl Iterator<Item = &str> {
+        self.headers
             .iter()
             .filter(|(k, _)| k == "cookie")
-            .map(|(_, v)| v.as_str());
-        super::cookies::find_cookie(values, name)
+            .map(|(_, v)| v.as_str())
     }
 }
 

@@ -122,16 +122,7 @@ impl token::Guest for Wxmp {
 
 impl messages::Guest for Wxmp {
     fn open(query: messages::PushQuery, body: Vec<u8>) -> Result<messages::Message, types::Error> {
-        with_env(|env| {
-            let cfg = env.config;
-            core_messages::open(
-                need(cfg.token())?,
-                need(cfg.encoding_aes_key())?.as_ref(),
-                need(cfg.app_id())?,
-                &query.into(),
-                &body,
-            )
-        })
+        with_env(|env| push_flow::open(env, &query.into(), &body))
         .map(|m| messages::Message::from(&m))
         .map_err(Into::into)
     }

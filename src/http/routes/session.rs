@@ -4,14 +4,15 @@ use url::Url;
 
 use crate::core::config::need;
 use crate::core::origin::{AllowedOrigins, Origin};
-use crate::http::cookies::{clear_cookie, secure, SESSION_COOKIE};
+use crate::http::cookies::Cookies;
 use crate::flows::session;
 use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
 
 /// The profile stored at login, or `401 no_session`.
 pub fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    match session::current(env, req.cookie(SESSION_COOKIE))? {
+    let cookies = Cookies::of(env)?;
+    match session::current(env, req.cookie(&cookies.session_name()))? {
         Some(record) => Ok(Response::json(200, &record.profile)),
         None => Err(ApiError::new(401, "no_session", "not logged in")
             .with_header("www-authenticate", "Cookie")),
@@ -27,9 +28,10 @@ pub fn logout(req: &Request, env: &Env) -> Result<Response, ApiError> {
             "logout must come from a page on an allowed origin",
         ));
     }
-    session::end(env, req.cookie(SESSION_COOKIE))?;
+    let cookies = Cookies::of(env)?;
+    session::end(env, req.cookie(&cookies.session_name()))?;
     Ok(Response::empty(204)
-        .with_header("set-cookie", &clear_cookie(SESSION_COOKIE, secure(env)?))
+        .with_header("set-cookie", &cookies.clear(&cookies.session_name()))
         .with_header("cache-control", "no-store"))
 }
 
