@@ -174,13 +174,15 @@ fn forced_refreshes_are_rate_limited() {
         ),
         (502, Some("upstream"), Some(40001))
     );
+    // Why goes to the log line that carries the answer's request id.
+    assert!(json(&r).get("errmsg").is_none(), "{}", json(&r));
+    let id = r.header("x-request-id").unwrap().to_owned();
+    let logs = w.logs.0.lock().unwrap().clone();
     assert!(
-        json(&r)["errmsg"]
-            .as_str()
-            .unwrap()
-            .contains("forced refresh is not allowed yet"),
-        "{}",
-        json(&r)
+        logs.iter().any(|l| l.starts_with(&format!("request_id={id} "))
+            && l.contains("errcode=40001")
+            && l.contains("forced refresh is not allowed yet")),
+        "{logs:#?}"
     );
     assert_eq!(calls(&w), (4, 3));
     // 30 s later a forced refresh is allowed again, and all is well.

@@ -219,11 +219,37 @@ fn snsapi_base_login_yields_ids_only_and_never_calls_userinfo() {
     assert_eq!(location(&done), "http://localhost:3000/app");
     let me = json(&w.send(jar.on(Request::new("GET", "/api/me"))));
     let user = &w.sim.config().users[0];
+    // WeChat sends no unionid with a snsapi_base grant, even for a user who has one.
+    assert!(user.unionid.is_some());
     assert_eq!(
         me,
-        serde_json::json!({"openid": user.openid, "unionid": user.unionid, "scope": "snsapi_base"})
+        serde_json::json!({"openid": user.openid, "scope": "snsapi_base"})
     );
     assert_eq!(w.sim.calls("/sns/userinfo"), 0);
+}
+
+#[test]
+fn snapshot_page_users_get_no_session_and_are_sent_back_with_snapshot_user() {
+    let w = World::new();
+    let mut jar = Jar::default();
+    let start = w.get("/oauth/login?scope=snsapi_userinfo&return_to=/article%3Fid%3D7");
+    jar.absorb(&start);
+    let cb = w.authorize(&location(&start), "&sim_decision=allow&sim_snapshot=1");
+    let done = w.send(jar.on(Request::new("GET", cb.strip_prefix(PUBLIC_URL).unwrap())));
+    jar.absorb(&done);
+    assert_eq!(done.status, 302);
+    assert_eq!(
+        location(&done),
+        "https://m.example.com/article?id=7&wxmp_error=snapshot_user"
+    );
+    assert!(!jar.0.contains_key(SESSION), "no session for a virtual user");
+    assert_eq!(w.send(jar.on(Request::new("GET", "/api/me"))).status, 401);
+    assert_eq!(
+        (w.sim.calls("/sns/oauth2/access_token"), w.sim.calls("/sns/userinfo")),
+        (1, 0),
+        "the virtual profile is never fetched"
+    );
+    assert!(w.kv.keys().iter().all(|k| !k.contains(":session")), "{:?}", w.kv.keys());
 }
 
 #[test]

@@ -116,6 +116,9 @@ struct Grant {
     user: usize,
     scope: String,
     expires_ms: u64,
+    /// A snapshot-page (快照页) virtual user: WeChat hands out a virtual
+    /// openid and unionid, flagged `is_snapshotuser: 1`.
+    snapshot: bool,
 }
 
 #[derive(Debug)]
@@ -124,6 +127,7 @@ struct Code {
     scope: String,
     issued_ms: u64,
     used: bool,
+    snapshot: bool,
 }
 
 #[derive(Debug, Default)]
@@ -279,10 +283,15 @@ impl Sim {
         }
     }
 
-    /// Issues an OAuth code for user `user` (index) as the consent page does.
-    pub fn issue_code(&self, user: usize, scope: &str, now_ms: u64) -> String {
+    /// Issues an OAuth code for user `user` (index) as the consent page does;
+    /// `snapshot` makes it a snapshot-page virtual user's (snsapi_userinfo only).
+    pub fn issue_code(&self, user: usize, scope: &str, snapshot: bool, now_ms: u64) -> String {
         let mut st = self.lock();
-        let code = self.mint(&mut st, "code");
+        self.new_code(&mut st, user, scope, snapshot, now_ms)
+    }
+
+    fn new_code(&self, st: &mut State, user: usize, scope: &str, snapshot: bool, now_ms: u64) -> String {
+        let code = self.mint(st, "code");
         st.codes.insert(
             code.clone(),
             Code {
@@ -290,9 +299,15 @@ impl Sim {
                 scope: scope.to_owned(),
                 issued_ms: now_ms,
                 used: false,
+                snapshot: snapshot && scope == "snsapi_userinfo",
             },
         );
         code
+    }
+
+    /// The virtual openid WeChat gives user `user` on a snapshot page.
+    pub fn snapshot_openid(&self, user: usize) -> String {
+        format!("oSNAPSHOTvirtual{:011}", user)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -446,11 +461,15 @@ impl Sim {
         )
     }
 
+    /// The grant answer. As WeChat documents it, `unionid` comes only with
+    /// snsapi_userinfo grants (for followers, `cgi-bin/user/info` has it);
+    /// a snapshot user's ids are virtual and flagged `is_snapshotuser: 1`.
     fn grant_answer(
         &self,
         st: &mut State,
         user: usize,
         scope: &str,
+        snapshot: bool,
         now: u64,
     ) -> serde_json::Value {
         let access = self.mint(st, "SNS_TOKEN");
@@ -459,6 +478,7 @@ impl Sim {
             user,
             scope: scope.to_owned(),
             expires_ms: now + 7200 * 1000,
+            snapshot,
         };
         st.sns_tokens.insert(access.clone(), grant.clone());
         st.refresh_tokens.insert(
@@ -469,11 +489,19 @@ impl Sim {
             },
         );
         let u = &self.cfg.users[user];
+        let openid = if snapshot {
+            self.snapshot_openid(user)
+        } else {
+            u.openid.clone()
+        };
         let mut v = json!({
             "access_token": access, "expires_in": 7200, "refresh_token": refresh,
-            "openid": u.openid, "scope": scope,
+            "openid": openid, "scope": scope,
         });
-        if let Some(unionid) = &u.unionid {
+        if snapshot {
+            v["is_snapshotuser"] = json!(1);
+            v["unionid"] = json!(format!("uSNAPSHOTvirtual{user:011}"));
+        } else if let Some(unionid) = u.unionid.as_ref().filter(|_| scope == "snsapi_userinfo") {
             v["unionid"] = json!(unionid);
         }
         v
@@ -496,8 +524,8 @@ impl Sim {
             return Err((40029, "invalid code"));
         }
         code.used = true;
-        let (user, scope) = (code.user, code.scope.clone());
-        Ok(self.grant_answer(st, user, &scope, now))
+        let (user, scope, snapshot) = (code.user, code.scope.clone(), code.snapshot);
+        Ok(self.grant_answer(st, user, &scope, snapshot, now))
     }
 
     fn refresh(&self, st: &mut State, req: &SimRequest, now: u64) -> Answer {
@@ -510,7 +538,7 @@ impl Sim {
             .filter(|g| g.expires_ms > now)
             .cloned();
         let grant = grant.ok_or((40030, "invalid refresh_token"))?;
-        Ok(self.grant_answer(st, grant.user, &grant.scope, now))
+        Ok(self.grant_answer(st, grant.user, &grant.scope, grant.snapshot, now))
     }
 
     fn sns_grant<'s>(
@@ -534,6 +562,17 @@ impl Sim {
     fn userinfo(&self, st: &mut State, req: &SimRequest, now: u64) -> Answer {
         let grant = Self::sns_grant(st, req, now)?;
         let u = &self.cfg.users[grant.user];
+        if grant.snapshot {
+            // The snapshot page's virtual profile.
+            let openid = self.snapshot_openid(grant.user);
+            if req.param("openid") != Some(openid.as_str()) {
+                return Err((40003, "invalid openid"));
+            }
+            return Ok(json!({
+                "openid": openid, "nickname": "微信用户", "sex": 0, "province": "", "city": "",
+                "country": "", "headimgurl": "", "privilege": [], "is_snapshotuser": 1,
+            }));
+        }
         if req.param("openid") != Some(u.openid.as_str()) {
             return Err((40003, "invalid openid"));
         }
@@ -552,14 +591,21 @@ impl Sim {
 
     fn sns_auth(&self, st: &mut State, req: &SimRequest, now: u64) -> Answer {
         let grant = Self::sns_grant(st, req, now)?;
-        if req.param("openid") != Some(self.cfg.users[grant.user].openid.as_str()) {
+        let openid = if grant.snapshot {
+            self.snapshot_openid(grant.user)
+        } else {
+            self.cfg.users[grant.user].openid.clone()
+        };
+        if req.param("openid") != Some(openid.as_str()) {
             return Err((40003, "invalid openid"));
         }
         Ok(json!({ "errcode": 0, "errmsg": "ok" }))
     }
 
     /// The authorize endpoint: snsapi_base consents silently; snsapi_userinfo
-    /// shows a consent page unless `sim_decision=allow|deny` is given.
+    /// shows a consent page unless `sim_decision=allow|deny` is given;
+    /// `sim_snapshot=1` makes a snsapi_userinfo login a snapshot-page
+    /// virtual user's, as when a page forces the login on opening.
     fn authorize(&self, st: &mut State, req: &SimRequest, now: u64) -> SimResponse {
         let page_error = |msg: &str| SimResponse {
             status: 400,
@@ -594,16 +640,8 @@ impl Sim {
             .or((scope == "snsapi_base").then_some("allow"));
         match decision {
             Some("allow") => {
-                let st_code = self.mint(st, "code");
-                st.codes.insert(
-                    st_code.clone(),
-                    Code {
-                        user: user.min(self.cfg.users.len() - 1),
-                        scope: scope.to_owned(),
-                        issued_ms: now,
-                        used: false,
-                    },
-                );
+                let snapshot = req.param("sim_snapshot") == Some("1");
+                let st_code = self.new_code(st, user, scope, snapshot, now);
                 let mut to = redirect;
                 to.query_pairs_mut()
                     .append_pair("code", &st_code)

@@ -142,12 +142,18 @@ fn codes_are_single_use_and_expire_after_five_minutes() {
     let exchange = |code: &str, now| {
         call(&s, "GET", &format!("/sns/oauth2/access_token?appid={}&secret={}&code={code}&grant_type=authorization_code", c.app_id, c.app_secret), "", now).json_body()
     };
-    let code = s.issue_code(0, "snsapi_base", T0);
+    let code = s.issue_code(0, "snsapi_base", false, T0);
     let g = exchange(&code, T0);
     assert_eq!(g["openid"], c.users[0].openid);
     assert_eq!(g["scope"], "snsapi_base");
+    // As documented: unionid only with snsapi_userinfo, even for a user who has one.
+    assert!(c.users[0].unionid.is_some());
+    assert!(g.get("unionid").is_none(), "{g}");
+    assert!(g.get("is_snapshotuser").is_none());
+    let code = s.issue_code(0, "snsapi_userinfo", false, T0);
+    assert_eq!(exchange(&code, T0)["unionid"], c.users[0].unionid.clone().unwrap());
     assert_eq!(exchange(&code, T0)["errcode"], 40163);
-    let late = s.issue_code(0, "snsapi_base", T0);
+    let late = s.issue_code(0, "snsapi_base", false, T0);
     assert_eq!(exchange(&late, T0 + 301_000)["errcode"], 40029);
     assert_eq!(exchange("made-up", T0)["errcode"], 40029);
     // snsapi_base grants cannot read the profile.
@@ -170,7 +176,7 @@ fn codes_are_single_use_and_expire_after_five_minutes() {
 fn userinfo_grant_reads_the_profile_and_auth_checks_it() {
     let s = sim();
     let c = s.config().clone();
-    let code = s.issue_code(1, "snsapi_userinfo", T0);
+    let code = s.issue_code(1, "snsapi_userinfo", false, T0);
     let g = call(
         &s,
         "GET",
@@ -297,4 +303,26 @@ fn faults_are_consumed_in_order_and_calls_counted() {
     assert_eq!(s.calls("/cgi-bin/stable_token"), 3);
     s.reset_calls();
     assert_eq!(s.calls("/cgi-bin/stable_token"), 0);
+}
+
+#[test]
+fn snapshot_page_users_get_virtual_flagged_ids() {
+    let s = sim();
+    let c = s.config().clone();
+    let exchange = |code: &str| {
+        call(&s, "GET", &format!("/sns/oauth2/access_token?appid={}&secret={}&code={code}&grant_type=authorization_code", c.app_id, c.app_secret), "", T0).json_body()
+    };
+    let g = exchange(&s.issue_code(0, "snsapi_userinfo", true, T0));
+    assert_eq!(g["is_snapshotuser"], 1);
+    assert_eq!(g["openid"], s.snapshot_openid(0));
+    assert_ne!(g["openid"], c.users[0].openid);
+    assert_ne!(g["unionid"], c.users[0].unionid.clone().unwrap());
+    // Through the authorize page too, and only for snsapi_userinfo.
+    let authorize = |scope: &str| {
+        let r = call(&s, "GET", &format!("/connect/oauth2/authorize?appid={}&redirect_uri=https%3A%2F%2Fm.example.com%2Fcb&response_type=code&scope={scope}&state=s&sim_decision=allow&sim_snapshot=1", c.app_id), "", T0);
+        let location = r.headers.iter().find(|(k, _)| k == "location").unwrap().1.clone();
+        url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned()
+    };
+    assert_eq!(exchange(&authorize("snsapi_userinfo"))["is_snapshotuser"], 1);
+    assert!(exchange(&authorize("snsapi_base")).get("is_snapshotuser").is_none());
 }

@@ -84,7 +84,12 @@ fn send(env: &Env, base: &url::Url, req: &ApiRequest) -> Result<OutboundResponse
     let result = env.http.send(&outbound);
     let took = env.clock.now_ms().saturating_sub(started);
     let outcome = match &result {
-        Ok(r) => format!("status={} errcode={}", r.status, errcode_of(&r.body)),
+        Ok(r) => match upstream_error_of(&r.body) {
+            Some((errcode, errmsg)) => {
+                format!("status={} errcode={errcode} errmsg={errmsg:?}", r.status)
+            }
+            None => format!("status={} errcode=0", r.status),
+        },
         Err(e) => format!("error=\"{e}\""),
     };
     env.log.log(&format!(
@@ -103,10 +108,11 @@ fn host_of(base: &url::Url) -> String {
     }
 }
 
-/// The answer's errcode for the log (0 when absent or not JSON).
-fn errcode_of(body: &[u8]) -> i64 {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("errcode")?.as_i64())
-        .unwrap_or(0)
+/// The answer's non-zero errcode and its errmsg, for the log.
+fn upstream_error_of(body: &[u8]) -> Option<(i64, String)> {
+    let value = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    match crate::core::api::upstream_error(&value)? {
+        Error::Upstream { errcode, errmsg } => Some((errcode, errmsg)),
+        _ => None,
+    }
 }

@@ -7,7 +7,9 @@ use serde::Serialize;
 use super::response::Response;
 use crate::core::error::Error;
 
-/// An error answer: `{"error": code, "message": ..., ["errcode", "errmsg"]}`.
+/// An error answer: `{"error": code, "message": ..., ["errcode"]}`. WeChat's
+/// `errmsg` is kept for the log line, never sent: it can name the server's
+/// egress IP (40164) and other details a caller has no business seeing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
     /// HTTP status.
@@ -16,7 +18,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable explanation (never a secret).
     pub message: String,
-    /// WeChat's errcode and errmsg, when WeChat answered an error.
+    /// WeChat's errcode and errmsg, when WeChat answered an error (the
+    /// errmsg is logged, not answered).
     pub upstream: Option<(i64, String)>,
     /// Extra headers (`Allow`, `Retry-After`, `WWW-Authenticate`).
     pub headers: Vec<(&'static str, String)>,
@@ -28,8 +31,6 @@ struct Body<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errcode: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errmsg: Option<&'a str>,
 }
 
 impl ApiError {
@@ -75,7 +76,6 @@ impl ApiError {
             error: self.code,
             message: &self.message,
             errcode: self.upstream.as_ref().map(|(c, _)| *c),
-            errmsg: self.upstream.as_ref().map(|(_, m)| m.as_str()),
         };
         let mut resp = Response::json(self.status, &body);
         for (name, value) in &self.headers {
@@ -95,7 +95,11 @@ impl From<Error> for ApiError {
             Error::Config(_) => Self::new(500, "config", message),
             Error::Upstream { errcode, errmsg } => Self {
                 upstream: Some((errcode, errmsg)),
-                ..Self::new(502, "upstream", message)
+                ..Self::new(
+                    502,
+                    "upstream",
+                    format!("WeChat answered errcode {errcode}; the log line with this answer's x-request-id has its errmsg"),
+                )
             },
             Error::BadAnswer(_) => Self::new(502, "upstream_bad_answer", message),
             Error::Transport(_) => Self::new(502, "upstream_unreachable", message),
@@ -148,13 +152,14 @@ mod tests {
     }
 
     #[test]
-    fn upstream_errors_carry_errcode_and_errmsg() {
+    fn upstream_errors_carry_errcode_but_never_errmsg() {
         let (_, body) = mapped(Error::Upstream {
             errcode: 40164,
             errmsg: "invalid ip 1.2.3.4".into(),
         });
         assert_eq!(body["errcode"], 40164);
-        assert_eq!(body["errmsg"], "invalid ip 1.2.3.4");
+        assert!(body.get("errmsg").is_none());
+        assert!(!body.to_string().contains("1.2.3.4"), "{body}");
         let (_, body) = mapped(Error::Busy);
         assert!(body.get("errcode").is_none());
     }

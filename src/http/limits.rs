@@ -10,6 +10,9 @@ pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 pub const MAX_HEADERS_BYTES: usize = 32 * 1024;
 /// Longest body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How long the component waits for a whole body (from the first read):
+/// a trickling client holds an instance no longer than this.
+pub const BODY_DEADLINE_MS: u64 = 10_000;
 
 /// Checks the request line and headers before any body is read.
 pub fn check_head<'a>(
@@ -60,6 +63,16 @@ pub fn body_too_large() -> ApiError {
         "payload_too_large",
         format!("the body exceeds {MAX_BODY_BYTES} bytes"),
     )
+}
+
+/// The error for a body that did not arrive within [`BODY_DEADLINE_MS`].
+pub fn body_too_slow() -> ApiError {
+    ApiError::new(
+        408,
+        "body_timeout",
+        format!("the body did not arrive within {} s", BODY_DEADLINE_MS / 1000),
+    )
+    .with_header("connection", "close")
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@ pub mod cookies;
 pub mod error;
 pub mod limits;
 pub mod request;
+pub mod request_id;
 pub mod response;
 pub mod router;
 mod routes;
+pub mod spin_headers;
 
 pub use error::ApiError;
 pub use request::Request;

@@ -3,17 +3,36 @@
 
 use super::error::ApiError;
 use super::request::Request;
+use super::request_id::{self, RequestId, Tagged};
 use super::response::Response;
 use super::routes;
 use crate::core::method::Method::{Get, Post};
-use crate::ports::Env;
+use crate::ports::{Env, Logger};
 
 /// A route's handler.
 type Handler = fn(&Request, &Env) -> Result<Response, ApiError>;
 
 /// Answers one request; every failure becomes its JSON error response.
+/// The answer carries the request id, and every line logged while handling
+/// it starts with the id — WeChat's `errmsg` goes there, not to the caller.
 pub fn handle(req: &Request, env: &Env) -> Response {
-    route(req, env).unwrap_or_else(ApiError::into_response)
+    let headers = req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let id = RequestId::for_request(headers, env);
+    let log = Tagged {
+        id: &id,
+        inner: env.log,
+    };
+    let env = Env { log: &log, ..*env };
+    let response = route(req, &env).unwrap_or_else(|e| {
+        if let Some((errcode, errmsg)) = &e.upstream {
+            log.log(&format!(
+                "{} {} answered {} {}: WeChat errcode={errcode} errmsg={errmsg:?}",
+                req.method, req.path, e.status, e.code
+            ));
+        }
+        e.into_response()
+    });
+    response.with_header(request_id::HEADER, id.as_str())
 }
 
 fn route(req: &Request, env: &Env) -> Result<Response, ApiError> {

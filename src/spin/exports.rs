@@ -3,7 +3,7 @@
 
 use super::platform::with_env;
 use crate::core::config::need;
-use crate::core::messages::{self as core_messages, Incoming};
+use crate::core::messages::Incoming;
 use crate::core::types::{OpenId, RefreshToken, UserAccessToken};
 use crate::core::verify as core_verify;
 use crate::flows::messages as push_flow;

@@ -5,44 +5,59 @@ use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, Re
 use spin_sdk::http_component;
 use wasi::io::streams::StreamError;
 
+use wasi::clocks::monotonic_clock;
+use wasi::io::poll;
+
 use super::platform::with_env;
 use crate::core::method::Method;
-use crate::http::{self, limits, ApiError, Request, Response};
+use crate::http::request_id::{self, RequestId};
+use crate::http::{self, limits, spin_headers, ApiError, Request, Response};
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     let response = match read_request(incoming) {
         Ok(request) => with_env(|env| http::handle(&request, env)),
-        Err(e) => e.into_response(),
+        Err((e, caller_id)) => with_env(|env| {
+            let id = caller_id.unwrap_or_else(|| RequestId::random(env.random()));
+            e.into_response().with_header(request_id::HEADER, id.as_str())
+        }),
     };
     write_response(out, response);
 }
 
-fn read_request(incoming: IncomingRequest) -> Result<Request, ApiError> {
+/// A refusal before the router, and the caller's request id if it sent one.
+type Refusal = (ApiError, Option<RequestId>);
+
+fn read_request(incoming: IncomingRequest) -> Result<Request, Refusal> {
     let target = incoming.path_with_query().unwrap_or_else(|| "/".into());
-    let headers = incoming.headers().entries();
-    // Spin adds spin-* headers (full URL, route info); they are the host's, not the caller's.
-    let caller_headers = headers
+    let headers: Vec<(String, Vec<u8>)> = incoming
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    let caller_id = headers
         .iter()
-        .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("spin-"));
-    limits::check_head(
-        target.len(),
-        caller_headers.map(|(k, v)| (k.as_str(), v.as_slice())),
-    )?;
+        .find(|(k, _)| k == request_id::HEADER)
+        .and_then(|(_, v)| RequestId::sane(std::str::from_utf8(v).ok()?.trim()));
+    // Only the values Spin itself appended are exempt from the limits; a
+    // client's own `spin-*` headers count like any other.
+    let host_set = spin_headers::host_set(headers.iter().map(|(k, _)| k.as_str()));
+    let counted = headers
+        .iter()
+        .zip(&host_set)
+        .filter(|(_, host)| !**host)
+        .map(|((k, v), _)| (k.as_str(), v.as_slice()));
+    limits::check_head(target.len(), counted).map_err(|e| (e, caller_id.clone()))?;
     let mut request = Request::new(method(incoming.method()), &target);
     request.headers = headers
         .into_iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                String::from_utf8_lossy(&v).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
         .collect();
     // Only POST routes read a body; a GET's (rare, meaningless) body is
     // left unread, which spares the host a stream and a poll per request.
     if !matches!(request.method, Method::Get | Method::Head) {
-        request.body = read_body(&incoming)?;
+        request.body = read_body(&incoming).map_err(|e| (e, caller_id))?;
     }
     Ok(request)
 }
@@ -64,13 +79,22 @@ fn method(m: spin_sdk::http::Method) -> Method {
     }
 }
 
+/// Reads the body within [`limits::MAX_BODY_BYTES`] and before
+/// [`limits::BODY_DEADLINE_MS`]: a client that trickles its body holds this
+/// instance no longer than that, under any host.
 fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, ApiError> {
     let unreadable = || ApiError::new(400, "invalid_body", "the request body could not be read");
     let body = incoming.consume().map_err(|_| unreadable())?;
     let stream = body.stream().map_err(|_| unreadable())?;
+    let deadline = monotonic_clock::subscribe_duration(limits::BODY_DEADLINE_MS * 1_000_000);
     let mut out = Vec::new();
     loop {
-        match stream.blocking_read(16 * 1024) {
+        match stream.read(16 * 1024) {
+            Ok(chunk) if chunk.is_empty() => {
+                if poll::poll(&[&stream.subscribe(), &deadline]).contains(&1) {
+                    return Err(limits::body_too_slow());
+                }
+            }
             Ok(chunk) => {
                 out.extend_from_slice(&chunk);
                 if out.len() > limits::MAX_BODY_BYTES {
