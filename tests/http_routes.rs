@@ -703,7 +703,24 @@ fn wxmp_js_is_served_with_caching_headers() {
     let again = w.send(Request::new("GET", "/wxmp.js").with_header("if-none-match", &etag));
     assert_eq!((again.status, again.body.len()), (304, 0));
     let module = w.get("/wxmp.mjs");
-    assert!(String::from_utf8_lossy(&module.body).ends_with("export const { init, login, me, logout, loginError, signingUrl, configure } = globalThis.wxmp;\n"));
+    let module_text = String::from_utf8_lossy(&module.body).into_owned();
+    // The module exports every function of the object, by name.
+    let script = String::from_utf8_lossy(&r.body).into_owned();
+    let methods: Vec<&str> = script
+        .lines()
+        .filter_map(|l| l.trim().strip_suffix(": function (options) {").or_else(|| l.trim().strip_suffix(": function () {")))
+        .chain(script.contains("signingUrl: signingUrl").then_some("signingUrl"))
+        .collect();
+    assert!(methods.len() >= 8, "{methods:?}");
+    let exports = module_text
+        .lines()
+        .find_map(|l| l.strip_prefix("export const { ")?.strip_suffix(" } = globalThis.wxmp;"))
+        .unwrap();
+    let mut exported: Vec<&str> = exports.split(", ").collect();
+    let mut methods = methods;
+    exported.sort_unstable();
+    methods.sort_unstable();
+    assert_eq!(exported, methods);
     assert_ne!(module.header("etag").unwrap(), etag);
     assert_eq!(w.send(Request::new("POST", "/wxmp.js")).status, 405);
 }

@@ -8,6 +8,7 @@
  *   await wxmp.logout()
  *   await wxmp.configure({ jsApiList: ['updateAppMessageShareData'] })  // resolves on wx.ready
  *   wxmp.loginError()                      // 'access_denied', '40163', ... after a failed login
+ *   wxmp.snapshotUser()                    // true when WeChat showed this page as a snapshot
  */
 (function (root) {
   'use strict';
@@ -91,6 +92,15 @@
     /** Why the last login came back without a session (null if it did not fail). */
     loginError: function () {
       return lastLoginError;
+    },
+
+    /**
+     * True when the last login came back from WeChat's snapshot page
+     * (快照页): WeChat gave a virtual user, so there is no session. Ask the
+     * user to tap "使用完整服务" (use the full page) and log in again.
+     */
+    snapshotUser: function () {
+      return lastLoginError === 'snapshot_user';
     },
 
     /** The URL the JS-SDK signature must cover on this device. */

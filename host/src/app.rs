@@ -3,16 +3,15 @@
 //! a Spin HTTP component may use.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+use crate::compile_cache;
 use crate::kv::Backend;
 use crate::log::Log;
 use crate::manifest::Manifest;
@@ -21,9 +20,6 @@ use crate::runtime_config::StoreSpec;
 use crate::state::{ComponentShared, HostState};
 use crate::stats::StatsRegistry;
 use crate::variables;
-
-/// Instances that may run at once (one per in-flight request).
-pub const MAX_INSTANCES: u32 = 1000;
 
 /// Bytes of memory (and of tables) kept mapped per pooled instance slot.
 pub const KEEP_RESIDENT_BYTES: usize = 1 << 20;
@@ -50,8 +46,9 @@ pub struct App {
     pub stats: StatsRegistry,
 }
 
-/// Builds the engine: component model, async, epoch interruption, pooling.
-pub fn engine() -> Result<Engine> {
+/// Builds the engine: component model, async, epoch interruption, and a
+/// pool of `max_instances` instance slots.
+pub fn engine(max_instances: u32) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
@@ -60,10 +57,10 @@ pub fn engine() -> Result<Engine> {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(MAX_INSTANCES);
-    pool.total_core_instances(MAX_INSTANCES * 4);
-    pool.total_memories(MAX_INSTANCES * 2);
-    pool.total_tables(MAX_INSTANCES * 4);
+    pool.total_component_instances(max_instances);
+    pool.total_core_instances(max_instances * 4);
+    pool.total_memories(max_instances * 2);
+    pool.total_tables(max_instances * 4);
     pool.max_memory_size(256 << 20);
     // Reset a finished instance's memory and tables with memset/memcpy up to
     // these sizes instead of madvise: a fresh instance per request would
@@ -84,12 +81,14 @@ fn ax<T>(r: wasmtime::Result<T>) -> Result<T> {
     r.map_err(anyhow::Error::from)
 }
 
-/// Loads `manifest` with `values` for its variables and `store_specs` for its stores.
+/// Loads `manifest` with `values` for its variables and `store_specs` for
+/// its stores, compiling through the cache in `cache_dir`.
 pub async fn load(
     engine: Engine,
     manifest: Manifest,
     values: &HashMap<String, String>,
     store_specs: &BTreeMap<String, StoreSpec>,
+    cache_dir: &Path,
     log: &Log,
 ) -> Result<App> {
     let mut stores = BTreeMap::new();
@@ -139,7 +138,7 @@ pub async fn load(
             .collect::<Result<Vec<_>>>()
             .with_context(|| format!("component {id} allowed_outbound_hosts"))?;
         let outbound = OutboundPolicy::parse(&hosts).with_context(|| format!("component {id}"))?;
-        let component = compile(&engine, &manifest.source_path(decl), &manifest.dir, log)?;
+        let component = compile(&engine, &manifest.source_path(decl), cache_dir, log)?;
         let instance_pre = ax(linker.instantiate_pre(&component))
             .with_context(|| format!("component {id}: imports not provided"))?;
         let pre = ax(ProxyPre::new(instance_pre)).with_context(|| {
@@ -170,45 +169,35 @@ pub async fn load(
     })
 }
 
-/// Compiles `path`, reusing a machine-code cache under `.spin/` keyed by the
-/// component's hash and the engine's compatibility hash.
-fn compile(engine: &Engine, path: &Path, dir: &Path, log: &Log) -> Result<Component> {
+/// Compiles `path`, reusing the machine-code cache in `cache_dir` when it
+/// is private and the entry intact (see `compile_cache`).
+fn compile(engine: &Engine, path: &Path, cache_dir: &Path, log: &Log) -> Result<Component> {
     let bytes = std::fs::read(path).with_context(|| {
         format!(
             "reading component {} (build it: cargo xtask build)",
             path.display()
         )
     })?;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    let key = format!(
-        "{}-{:016x}",
-        hex::encode(&Sha256::digest(&bytes)[..12]),
-        hasher.finish()
-    );
-    let cache = dir
-        .join(".spin")
-        .join("wxmp-host-cache")
-        .join(format!("{key}.cwasm"));
-    if cache.exists() {
-        // SAFETY: the file was written by `Component::serialize` of this
-        // engine configuration (its compatibility hash is in the name), in a
-        // directory only this tool writes.
-        match unsafe { Component::deserialize_file(engine, &cache) } {
-            Ok(c) => return Ok(c),
-            Err(e) => log.warn(&format!(
-                "ignoring compilation cache {}: {e}",
-                cache.display()
-            )),
+    let key = compile_cache::key(engine, &bytes);
+    let dir = match compile_cache::private_dir(cache_dir) {
+        Ok(dir) => Some(dir),
+        Err(e) => {
+            log.warn(&format!("not using the compilation cache: {e:#}"));
+            None
+        }
+    };
+    if let Some(dir) = dir {
+        match compile_cache::load(engine, dir, &key) {
+            Ok(Some(c)) => return Ok(c),
+            Ok(None) => {}
+            Err(e) => log.warn(&format!("ignoring a compilation cache entry: {e:#}")),
         }
     }
     let component = ax(Component::new(engine, &bytes))
         .with_context(|| format!("compiling {}", path.display()))?;
-    if let Ok(serialized) = component.serialize() {
-        let _ = std::fs::create_dir_all(cache.parent().unwrap_or(dir));
-        let tmp = cache.with_extension("tmp");
-        if std::fs::write(&tmp, serialized).is_ok() {
-            let _ = std::fs::rename(&tmp, &cache);
+    if let Some(dir) = dir {
+        if let Err(e) = compile_cache::store(&component, dir, &key) {
+            log.warn(&format!("could not cache the compiled component: {e:#}"));
         }
     }
     Ok(component)

@@ -5,7 +5,7 @@ wasmtime::component::bindgen!({
     world: "wxmp-host:imports/host",
     imports: { default: async | trappable },
     with: {
-        "wasi:keyvalue/store.bucket": crate::state::Bucket,
-        "wasi:keyvalue/atomics.cas": crate::state::Cas,
+        "wasi:keyvalue/store.bucket": crate::imports::keyvalue::Bucket,
+        "wasi:keyvalue/atomics.cas": crate::imports::keyvalue::Cas,
     },
 });

@@ -10,8 +10,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-/// How much to say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// How much to say (`--log error|warn|info|debug`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Level {
     /// Failures only.
     Error,
@@ -21,19 +21,6 @@ pub enum Level {
     Info,
     /// Also a line per outbound call.
     Debug,
-}
-
-impl Level {
-    /// Parses `error`, `warn`, `info` or `debug`.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "error" => Self::Error,
-            "warn" => Self::Warn,
-            "info" => Self::Info,
-            "debug" => Self::Debug,
-            _ => return None,
-        })
-    }
 }
 
 /// How often buffered lines are written out.

@@ -5,10 +5,16 @@
 //! wxmp-host up [-f spin.toml] [--listen 127.0.0.1:3000]
 //!              [--runtime-config-file runtime-config.toml] [--sandbox] [--log info]
 //! ```
+//!
+//! The command line is [`Cli`]; options spelt like `spin up`'s (Spin 4.0.2)
+//! where Spin has them. `wxmp-host up --help` lists them with their defaults.
 
 mod app;
 mod bindings;
+mod compile_cache;
+mod imports;
 mod kv;
+mod limits;
 mod log;
 mod manifest;
 mod outbound;
@@ -24,74 +30,115 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
 
 use crate::log::{Level, Log};
 use crate::runtime_config::StoreSpec;
 
-const USAGE: &str = "usage: wxmp-host up [-f spin.toml] [--listen 127.0.0.1:3000] [--runtime-config-file FILE] [--sandbox] [--log error|warn|info|debug]";
-
-struct Options {
-    manifest: PathBuf,
-    listen: SocketAddr,
-    runtime_config: Option<PathBuf>,
-    sandbox: bool,
-    level: Level,
+/// Runs a Spin application manifest like `spin up`, on the wasmtime crates.
+#[derive(Parser, Debug)]
+#[command(name = "wxmp-host", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn parse_args(args: Vec<String>) -> Result<Options> {
-    let mut it = args.into_iter();
-    if it.next().as_deref() != Some("up") {
-        bail!("{USAGE}");
-    }
-    let mut o = Options {
-        manifest: "spin.toml".into(),
-        listen: "127.0.0.1:3000".parse()?,
-        runtime_config: None,
-        sandbox: false,
-        level: Level::Info,
-    };
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .with_context(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match arg.as_str() {
-            "-f" | "--from" | "--file" => o.manifest = value(&arg)?.into(),
-            "--listen" => o.listen = value(&arg)?.parse().context("--listen takes ADDR:PORT")?,
-            "--runtime-config-file" => o.runtime_config = Some(value(&arg)?.into()),
-            "--sandbox" => o.sandbox = true,
-            "--log" => {
-                o.level = Level::parse(&value(&arg)?)
-                    .with_context(|| format!("--log takes error, warn, info or debug\n{USAGE}"))?
-            }
-            "-h" | "--help" => bail!("{USAGE}"),
-            other => bail!("unknown argument {other:?}\n{USAGE}"),
-        }
-    }
-    Ok(o)
+/// wxmp-host's subcommands.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start the application: serve its HTTP triggers (like `spin up`).
+    Up(UpArgs),
+}
+
+/// `wxmp-host up`'s options. Spelt like `spin up`'s where Spin has the
+/// option; each doc comment is its `--help` text.
+#[derive(Args, Debug)]
+struct UpArgs {
+    /// The application manifest (spin.toml) to run.
+    ///
+    /// Unlike `spin up`, only a path to a manifest file (no directory,
+    /// registry reference or bare .wasm). `--file` and `--from-file` are
+    /// accepted too.
+    #[arg(
+        short = 'f',
+        long = "from",
+        alias = "file",
+        alias = "from-file",
+        value_name = "MANIFEST",
+        default_value = "spin.toml"
+    )]
+    manifest: PathBuf,
+
+    /// IP address and port to listen on.
+    ///
+    /// Port 0 picks a free port; the banner prints the one in use.
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+
+    /// Runtime config file for the key-value stores (`[key_value_store.<label>]`).
+    ///
+    /// Default: none, and then store `default` is SQLite at
+    /// `.spin/sqlite_key_value.db` beside the manifest, as `spin up` does
+    /// (with `--sandbox`: a fresh `.spin/sandbox_key_value.db`).
+    #[arg(long = "runtime-config-file", value_name = "RUNTIME_CONFIG_FILE")]
+    runtime_config_file: Option<PathBuf>,
+
+    /// Run against an in-process WeChat simulator, with every variable filled
+    /// with test values (not in `spin up`). Its admin key is fixed and
+    /// printed, so it listens on loopback only unless
+    /// `--sandbox-on-public-address` is given too.
+    ///
+    /// Default: off.
+    #[arg(long)]
+    sandbox: bool,
+
+    /// Let `--sandbox` listen on a non-loopback address (its admin key is
+    /// public knowledge: only on a network you trust).
+    ///
+    /// Default: off.
+    #[arg(long, requires = "sandbox")]
+    sandbox_on_public_address: bool,
+
+    /// How much to log to stderr.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = Level::Info)]
+    log: Level,
+
+    /// Where compiled components are cached (a directory only this user
+    /// can write; a looser one is not used).
+    ///
+    /// Default: `$XDG_CACHE_HOME/wxmp-host`, else `~/.cache/wxmp-host`.
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    limits: limits::Limits,
 }
 
 fn main() {
-    let options = match parse_args(std::env::args().skip(1).collect()) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("wxmp-host: {e:#}");
-            std::process::exit(2);
-        }
-    };
+    // Usage errors exit 2 (clap's), --help and --version exit 0.
+    let Cli {
+        command: Command::Up(args),
+    } = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    if let Err(e) = runtime.block_on(up(options)) {
+    if let Err(e) = runtime.block_on(up(args)) {
         eprintln!("wxmp-host: {e:#}");
         std::process::exit(1);
     }
 }
 
-async fn up(o: Options) -> Result<()> {
-    let log = Log::new(o.level);
+async fn up(o: UpArgs) -> Result<()> {
+    if o.sandbox && !o.listen.ip().is_loopback() && !o.sandbox_on_public_address {
+        anyhow::bail!(
+            "--sandbox listens on loopback only (its admin key is fixed and printed); \
+             {} is not a loopback address. Add --sandbox-on-public-address to allow it.",
+            o.listen.ip()
+        );
+    }
+    let log = Log::new(o.log);
     let manifest = manifest::Manifest::load(&o.manifest)?;
     let listener =
         server::listen(o.listen).with_context(|| format!("cannot listen on {}", o.listen))?;
@@ -107,8 +154,8 @@ async fn up(o: Options) -> Result<()> {
         .map(|s| s.overrides.clone())
         .unwrap_or_default();
     let values = variables::resolve(&manifest.variables, |k| std::env::var(k).ok(), &overrides)?;
-    let mut stores = runtime_config::load(o.runtime_config.as_deref(), &manifest.dir)?;
-    if sandbox.is_some() && o.runtime_config.is_none() {
+    let mut stores = runtime_config::load(o.runtime_config_file.as_deref(), &manifest.dir)?;
+    if sandbox.is_some() && o.runtime_config_file.is_none() {
         // A fresh simulator issues new tokens: start from an empty store.
         let path = manifest.dir.join(".spin").join("sandbox_key_value.db");
         for suffix in ["", "-wal", "-shm"] {
@@ -117,10 +164,21 @@ async fn up(o: Options) -> Result<()> {
         stores.insert("default".into(), StoreSpec::Sqlite(path));
     }
 
-    let engine = app::engine()?;
-    let app = Arc::new(app::load(engine, manifest, &values, &stores, &log).await?);
+    let open_files = limits::raise_open_files();
+    if let Some(n) = open_files.filter(|n| *n < o.limits.max_connections as u64 * 2 + 256) {
+        log.warn(&format!(
+            "the open-file limit is {n}: fewer than --max-connections {} clients fit (raise it with ulimit -n)",
+            o.limits.max_connections
+        ));
+    }
+    let engine = app::engine(o.limits.max_instances)?;
+    let cache_dir = o
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| compile_cache::default_dir(&manifest.dir));
+    let app = Arc::new(app::load(engine, manifest, &values, &stores, &cache_dir, &log).await?);
     banner(&app, listen, sandbox.as_ref(), &values);
-    server::serve(app, listener, log, shutdown_signal()).await
+    server::serve(app, listener, log, o.limits, shutdown_signal()).await
 }
 
 fn banner(
@@ -168,10 +226,20 @@ async fn shutdown_signal() {
 mod tests {
     use std::path::Path;
 
+    use clap::CommandFactory;
+
     use super::*;
 
     fn repo() -> &'static Path {
         Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    }
+
+    /// Parses `wxmp-host ARGS…` (without the program name) to `up`'s options.
+    fn up_args(args: &[&str]) -> Result<UpArgs, clap::Error> {
+        let Cli {
+            command: Command::Up(o),
+        } = Cli::try_parse_from(std::iter::once("wxmp-host").chain(args.iter().copied()))?;
+        Ok(o)
     }
 
     #[test]
@@ -182,16 +250,17 @@ mod tests {
             .lines()
             .find_map(|l| l.strip_prefix("ExecStart="))
             .expect("ExecStart");
-        let mut words = exec.split_whitespace();
-        assert_eq!(words.next(), Some("/usr/local/bin/wxmp-host"));
-        let o = parse_args(words.map(str::to_owned).collect()).unwrap();
+        let words: Vec<&str> = exec.split_whitespace().collect();
+        assert_eq!(words.first(), Some(&"/usr/local/bin/wxmp-host"));
+        let o = up_args(&words[1..]).unwrap();
         assert_eq!(o.manifest, Path::new("/opt/wxmp/spin.toml"));
         assert_eq!(o.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(
-            o.runtime_config.as_deref(),
+            o.runtime_config_file.as_deref(),
             Some(Path::new("/opt/wxmp/deploy/runtime-config.redis.toml"))
         );
         assert!(!o.sandbox);
+        assert_eq!(o.log, Level::Info);
         let env = std::fs::read_to_string(repo().join("deploy/systemd/wxmp.env.example")).unwrap();
         for line in env.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
             let name = line
@@ -225,20 +294,84 @@ mod tests {
 
     #[test]
     fn arguments_are_parsed_strictly() {
-        assert!(parse_args(vec![
-            "up".into(),
-            "--sandbox".into(),
-            "--log".into(),
-            "debug".into()
-        ])
-        .is_ok());
-        for bad in [
-            vec![],
-            vec!["down".to_owned()],
-            vec!["up".into(), "--log".into(), "loud".into()],
-            vec!["up".into(), "--listen".into(), "nowhere".into()],
-        ] {
-            assert!(parse_args(bad.clone()).is_err(), "{bad:?}");
+        let o = up_args(&["up", "--sandbox", "--log", "debug"]).unwrap();
+        assert!(o.sandbox);
+        assert_eq!(o.log, Level::Debug);
+        let o = up_args(&["up"]).unwrap();
+        assert_eq!(o.manifest, Path::new("spin.toml"));
+        assert_eq!(o.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(o.runtime_config_file, None);
+        assert!(!o.sandbox);
+        assert_eq!(o.log, Level::Info);
+        for spelling in ["-f", "--from", "--file", "--from-file"] {
+            let o = up_args(&["up", spelling, "a/spin.toml"]).unwrap();
+            assert_eq!(o.manifest, Path::new("a/spin.toml"), "{spelling}");
         }
+        for (bad, names) in [
+            (&[][..], "Usage: wxmp-host <COMMAND>"),
+            (&["down"][..], "'down'"),
+            (&["up", "--log", "loud"][..], "--log"),
+            (&["up", "--listen", "nowhere"][..], "--listen"),
+            (&["up", "--listen"][..], "--listen"),
+            (&["up", "--bogus"][..], "--bogus"),
+            (&["up", "--sandbox=yes"][..], "--sandbox"),
+        ] {
+            let e = up_args(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} parsed"));
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            let text = e.render().to_string();
+            assert!(text.contains(names), "{bad:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn up_help_lists_every_option_and_its_default() {
+        let mut cli = Cli::command();
+        cli.build();
+        let up = cli.find_subcommand_mut("up").expect("up");
+        let help = up.render_long_help().to_string();
+        for arg in up.get_arguments() {
+            let long = format!(
+                "--{}",
+                arg.get_long().expect("every option has a long name")
+            );
+            assert!(help.contains(&long), "{long} missing from:\n{help}");
+            if ["help", "version"].contains(&arg.get_id().as_str()) {
+                continue;
+            }
+            let defaults = arg.get_default_values();
+            if arg.get_action().takes_values() && !defaults.is_empty() {
+                let shown = defaults
+                    .iter()
+                    .map(|d| d.to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                assert!(
+                    help.contains(&format!("[default: {shown}]")),
+                    "{long}'s default {shown} missing from:\n{help}"
+                );
+            } else {
+                let text = arg.get_long_help().or(arg.get_help()).expect(&long);
+                assert!(
+                    text.to_string().contains("Default: "),
+                    "{long} says nothing about its default"
+                );
+            }
+        }
+        for expected in [
+            "[default: spin.toml]",
+            "[default: 127.0.0.1:3000]",
+            "[default: info]",
+            "--runtime-config-file",
+            "--sandbox",
+        ] {
+            assert!(help.contains(expected), "{expected} missing from:\n{help}");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -1,6 +1,11 @@
 //! Serving HTTP like `spin up`: route by the manifest's triggers, a fresh
 //! instance per request from the pre-instantiated component, one log line
-//! per request, and a graceful stop on Ctrl-C or SIGTERM.
+//! per request, and a graceful stop on Ctrl-C or SIGTERM — with every
+//! client bounded ([`Limits`]): a header deadline (which also closes idle
+//! keep-alive connections), a cap on open connections, bodies buffered
+//! before an instance is taken (with their own deadline), a cap on
+//! instances answered with `503 busy`, and a wall-clock deadline that ends
+//! an instance whatever it is doing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,40 +13,54 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited};
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use wasmtime::Store;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::WasiHttpView;
 
 use crate::app::App;
+use crate::limits::Limits;
 use crate::log::Log;
 use crate::state::HostState;
 use crate::stats::Stats;
 
-/// Epoch ticks per second; a request may run this many seconds of guest time.
+/// Epoch ticks per second: how often a running guest yields to the other
+/// requests on its thread and its deadline is checked.
 const TICKS_PER_SEC: u64 = 10;
-const REQUEST_LIMIT_SECS: u64 = 30;
+/// The largest request head hyper reads (the component itself answers
+/// 414/431 JSON below this: URL 8 KiB, headers 32 KiB).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 type Body = UnsyncBoxBody<Bytes, anyhow::Error>;
+
+/// What every serving thread shares.
+struct Shared {
+    app: Arc<App>,
+    log: Log,
+    limits: Limits,
+    /// One permit per instance that may run.
+    instances: Arc<Semaphore>,
+}
 
 /// Serves `app` on `listener` until `shutdown` resolves: one serving
 /// thread per core, each with its own single-threaded runtime, so a
 /// request's connection, instance and response stay on one thread (no work
-/// stealing, no cross-core wake-ups). Connections are accepted here and
-/// dealt to the serving threads in turn, so each holds the same number
-/// (with one SO_REUSEPORT socket per thread, the kernel's hash split them
-/// as unevenly as 60/40).
-pub async fn serve(
+/// stealing, no cross-core wake-ups). Connections are accepted here, within
+/// the connection cap, and dealt to the serving threads in turn.
+pub(crate) async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     log: Log,
+    limits: Limits,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let engine = app.engine.clone();
@@ -50,21 +69,28 @@ pub async fn serve(
         engine.increment_epoch();
     });
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let shared = Arc::new(Shared {
+        instances: Arc::new(Semaphore::new(limits.max_instances as usize)),
+        app: app.clone(),
+        log: log.clone(),
+        limits,
+    });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut lanes = Vec::new();
     let mut serving = Vec::new();
     for i in 0..threads {
-        let (lane, connections) = tokio::sync::mpsc::unbounded_channel();
+        let (lane, dealt) = tokio::sync::mpsc::unbounded_channel();
         lanes.push(lane);
-        let (app, log, stopped) = (app.clone(), log.clone(), stopped.clone());
+        let (shared, stopped) = (shared.clone(), stopped.clone());
         serving.push(
             std::thread::Builder::new()
                 .name(format!("wxmp-serve-{i}"))
-                .spawn(move || serve_thread(app, connections, log, stopped))?,
+                .spawn(move || serve_thread(shared, dealt, stopped))?,
         );
     }
     tokio::select! {
-        () = deal(&listener, &lanes, &log) => {}
+        () = deal(&listener, &lanes, &connections, &log) => {}
         () = shutdown => {}
     }
     // New connections are refused from here on; open ones finish.
@@ -84,12 +110,19 @@ pub async fn serve(
     Ok(())
 }
 
-/// A connection on its way to a serving thread.
-type Accepted = (std::net::TcpStream, SocketAddr);
+/// A connection on its way to a serving thread, with its place under the cap.
+type Accepted = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
 
-/// Accepts connections and hands them to the serving threads round-robin.
-async fn deal(listener: &TcpListener, lanes: &[UnboundedSender<Accepted>], log: &Log) {
-    for next in (0..lanes.len()).cycle() {
+/// Accepts connections and hands them to the serving threads round-robin;
+/// over the connection cap, answers `503` at once and closes.
+async fn deal(
+    listener: &TcpListener,
+    lanes: &[UnboundedSender<Accepted>],
+    connections: &Arc<Semaphore>,
+    log: &Log,
+) {
+    let mut next = 0;
+    loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -99,15 +132,37 @@ async fn deal(listener: &TcpListener, lanes: &[UnboundedSender<Accepted>], log: 
                 continue;
             }
         };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         if let Ok(stream) = stream.into_std() {
-            let _ = lanes[next].send((stream, peer));
+            let _ = lanes[next].send((stream, peer, permit));
+            next = (next + 1) % lanes.len();
         }
     }
 }
 
+/// The answer for a connection over the cap, sent before any request is
+/// read (so it costs the host one write, not a parse).
+fn over_capacity() -> Vec<u8> {
+    let body = r#"{"error":"busy","message":"too many open connections; retry shortly"}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    let answer = over_capacity();
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&answer)).await;
+    let _ = stream.shutdown().await;
+}
+
 /// A listening socket on `addr` (SO_REUSEADDR, so a restart need not wait
 /// for the old connections' TIME_WAIT).
-pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+pub(crate) fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
@@ -120,9 +175,8 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// One serving thread: serve the connections dealt to it, stop gracefully.
 fn serve_thread(
-    app: Arc<App>,
-    mut connections: UnboundedReceiver<Accepted>,
-    log: Log,
+    shared: Arc<Shared>,
+    mut dealt: UnboundedReceiver<Accepted>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -130,23 +184,29 @@ fn serve_thread(
         .build()
     {
         Ok(r) => r,
-        Err(e) => return log.error(&format!("serving thread: {e}")),
+        Err(e) => return shared.log.error(&format!("serving thread: {e}")),
     };
     runtime.block_on(async move {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let stats = app.stats.shard();
+        let stats = shared.app.stats.shard();
         loop {
             tokio::select! {
-                dealt = connections.recv() => {
-                    let Some((stream, peer)) = dealt else { break };
+                next = dealt.recv() => {
+                    let Some((stream, peer, permit)) = next else { break };
                     let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { continue };
                     let _ = stream.set_nodelay(true);
-                    let (app, log, stats) = (app.clone(), log.clone(), stats.clone());
-                    let service = service_fn(move |req| handle(app.clone(), stats.clone(), log.clone(), peer, req));
-                    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+                    let (shared2, stats) = (shared.clone(), stats.clone());
+                    let service = service_fn(move |req| handle(shared2.clone(), stats.clone(), peer, req));
+                    let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(shared.limits.header_timeout())
+                        .max_buf_size(MAX_HEAD_BYTES)
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         let _ = conn.await;
+                        drop(permit);
                     });
                 }
                 _ = stopped.wait_for(|s| *s) => break,
@@ -154,33 +214,35 @@ fn serve_thread(
         }
         tokio::select! {
             () = graceful.shutdown() => {}
-            () = tokio::time::sleep(Duration::from_secs(10)) => log.warn("requests still running after 10 s; stopping anyway"),
+            () = tokio::time::sleep(Duration::from_secs(10)) => shared.log.warn("requests still running after 10 s; stopping anyway"),
         }
     });
 }
 
 async fn handle(
-    app: Arc<App>,
+    shared: Arc<Shared>,
     stats: Arc<Stats>,
-    log: Log,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let response = match app
+    let served = shared
+        .app
         .manifest
         .route(&path)
-        .and_then(|id| app.components.get(id))
-    {
-        Some(served) => run(served, &stats, req).await.unwrap_or_else(|e| {
-            log.error(&format!("{method} {path}: {e:#}"));
-            host_error(500, "internal", "the component failed to answer")
-        }),
+        .and_then(|id| shared.app.components.get(id));
+    let response = match served {
+        Some(served) => serve_request(&shared, served, &stats, req)
+            .await
+            .unwrap_or_else(|e| {
+                shared.log.error(&format!("{method} {path}: {e:#}"));
+                host_error(500, "internal", "the component failed to answer")
+            }),
         None => host_error(404, "not_found", "no route matches"),
     };
-    log.info(&format!(
+    shared.log.info(&format!(
         "{method} {path} {} {:.1}ms {peer}",
         response.status().as_u16(),
         started.elapsed().as_secs_f64() * 1000.0
@@ -188,15 +250,111 @@ async fn handle(
     Ok(response)
 }
 
-async fn run(
+/// Reads the body (when small enough to buffer), takes an instance and runs
+/// the component; the refusals along the way are JSON answers.
+async fn serve_request(
+    shared: &Shared,
     served: &crate::app::Served,
     stats: &Arc<Stats>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>> {
+    let limits = &shared.limits;
+    let streamed = req
+        .body()
+        .size_hint()
+        .exact()
+        .is_some_and(|len| len > limits.max_buffered_body as u64);
+    if streamed {
+        let Some(permit) = take_instance(shared) else {
+            return Ok(busy());
+        };
+        return run(served, stats, req, permit, limits.request_timeout()).await;
+    }
+    let (parts, body) = req.into_parts();
+    let collected = tokio::time::timeout(
+        limits.body_timeout(),
+        Limited::new(body, limits.max_buffered_body).collect(),
+    )
+    .await;
+    let body = match collected {
+        Err(_) => {
+            return Ok(closing(host_error(
+                408,
+                "body_timeout",
+                &format!("the body did not arrive within {} s", limits.body_timeout_secs),
+            )))
+        }
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return Ok(closing(host_error(
+                413,
+                "payload_too_large",
+                &format!(
+                    "a body without Content-Length may be at most {} bytes",
+                    limits.max_buffered_body
+                ),
+            )))
+        }
+        Ok(Err(_)) => {
+            return Ok(closing(host_error(
+                400,
+                "invalid_body",
+                "the request body could not be read",
+            )))
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    let Some(permit) = take_instance(shared) else {
+        return Ok(busy());
+    };
+    let req = Request::from_parts(parts, Full::new(body));
+    run(served, stats, req, permit, limits.request_timeout()).await
+}
+
+/// The answer with `Connection: close`: the rest of an unread body must
+/// not be taken for the next request.
+fn closing(mut r: Response<Body>) -> Response<Body> {
+    r.headers_mut()
+        .insert("connection", hyper::header::HeaderValue::from_static("close"));
+    r
+}
+
+/// An instance slot, or `None` when all are in use.
+fn take_instance(shared: &Shared) -> Option<OwnedSemaphorePermit> {
+    shared.instances.clone().try_acquire_owned().ok()
+}
+
+/// `503 busy` with `Retry-After`: every instance is in use.
+fn busy() -> Response<Body> {
+    let mut r = host_error(503, "busy", "too many requests in flight; retry shortly");
+    r.headers_mut()
+        .insert("retry-after", hyper::header::HeaderValue::from_static("1"));
+    r
+}
+
+/// Runs one request in a fresh instance. The instance (and `permit`) live
+/// until the guest returns or `deadline` passes, whichever comes first; a
+/// guest past its deadline is trapped at the next epoch tick.
+async fn run<B>(
+    served: &crate::app::Served,
+    stats: &Arc<Stats>,
+    req: Request<B>,
+    permit: OwnedSemaphorePermit,
+    deadline: Duration,
+) -> Result<Response<Body>>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
     let started = Instant::now();
     let mut store = Store::new(served.pre.engine(), HostState::new(served.shared.clone()));
-    store.set_epoch_deadline(REQUEST_LIMIT_SECS * TICKS_PER_SEC);
-    store.epoch_deadline_async_yield_and_update(REQUEST_LIMIT_SECS * TICKS_PER_SEC);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if started.elapsed() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming = store
         .data_mut()
@@ -207,9 +365,15 @@ async fn run(
     let prepared = started.elapsed();
     let pre = served.pre.clone();
     let stats = stats.clone();
-    let task = tokio::task::spawn(async move {
+    let guest = async move {
         let scheduled = Instant::now();
-        let proxy = pre.instantiate_async(&mut store).await?;
+        let proxy = match pre.instantiate_async(&mut store).await {
+            Ok(proxy) => proxy,
+            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+                return Err(Refused::Busy);
+            }
+            Err(e) => return Err(Refused::Failed(e.into())),
+        };
         let instantiated = Instant::now();
         stats
             .instantiate
@@ -222,26 +386,46 @@ async fn run(
         stats.handle.record(handled_at - instantiated);
         drop(store);
         stats.release.record(handled_at.elapsed());
-        handled
+        handled.map_err(|e| {
+            if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+                Refused::Deadline
+            } else {
+                Refused::Failed(e.into())
+            }
+        })
+    };
+    let task = tokio::task::spawn(async move {
+        let outcome = tokio::time::timeout(deadline, guest).await;
+        drop(permit);
+        outcome.unwrap_or(Err(Refused::Deadline))
     });
     match receiver.await {
         Ok(Ok(resp)) => Ok(resp.map(|b| b.map_err(anyhow::Error::from).boxed_unsync())),
         Ok(Err(e)) => Err(anyhow::anyhow!("guest answered with an error code: {e:?}")),
-        Err(_) => match task.await {
-            Ok(Ok(())) => Err(anyhow::anyhow!("the guest never set a response")),
-            Ok(Err(e)) => {
-                if e.to_string().contains("all instances") || format!("{e:?}").contains("pooling") {
-                    return Ok(host_error(
-                        503,
-                        "busy",
-                        "too many requests in flight; retry shortly",
-                    ));
-                }
-                Err(e.into())
-            }
-            Err(e) => Err(e.into()),
+        Err(_) => match task.await? {
+            Ok(()) => Err(anyhow::anyhow!("the guest never set a response")),
+            Err(Refused::Busy) => Ok(busy()),
+            Err(Refused::Deadline) => Ok(host_error(
+                504,
+                "deadline",
+                &format!(
+                    "the component did not answer within {} s",
+                    deadline.as_secs()
+                ),
+            )),
+            Err(Refused::Failed(e)) => Err(e),
         },
     }
+}
+
+/// Why a guest produced no answer.
+enum Refused {
+    /// The instance pool was full.
+    Busy,
+    /// It ran past its deadline and was ended.
+    Deadline,
+    /// It trapped or failed.
+    Failed(anyhow::Error),
 }
 
 /// A JSON error from the host itself (no component answered).
@@ -262,4 +446,25 @@ fn host_error(status: u16, code: &str, message: &str) -> Response<Body> {
                     .boxed_unsync(),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_over_capacity_answer_is_well_formed_http() {
+        let answer = over_capacity();
+        let text = std::str::from_utf8(&answer).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(body.len(), length);
+        let json: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+        assert_eq!(json["error"], "busy");
+    }
 }

@@ -85,8 +85,8 @@ fn two_hosts_sharing_redis_fetch_once_and_share_sessions() {
 
 #[test]
 fn restart_on_sqlite_keeps_the_cache() {
-    let dir = TempDir::new("sqlite");
-    let db = dir.0.join("kv.db");
+    let dir = temp_dir("e2e-sqlite");
+    let db = dir.path().join("kv.db");
     let sim = SimHandle::start();
     let first = Host::start(HostConfig::new(&sim, Store::Sqlite(db.clone())));
     let page = format!("/jssdk/config?url={}", enc("https://m.example.com/"));

@@ -30,17 +30,49 @@ fn a_missing_required_variable_stops_start_up_by_name() {
 
 #[test]
 fn bad_arguments_are_refused_with_usage() {
-    let out = host_command().args(["up", "--listen"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: wxmp-host up"));
-    let out = host_command().arg("down").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let refused = |args: &[&str]| {
+        let out = host_command().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(&["up", "--listen"]);
+    assert!(err.contains("'--listen <ADDRESS>'"), "{err}");
+    let err = refused(&["up", "--bogus"]);
+    assert!(err.contains("'--bogus'"), "{err}");
+    assert!(err.contains("Usage: wxmp-host up"), "{err}");
+    let err = refused(&["down"]);
+    assert!(err.contains("unrecognized subcommand 'down'"), "{err}");
+    let err = refused(&[]);
+    assert!(err.contains("Usage: wxmp-host <COMMAND>"), "{err}");
+}
+
+#[test]
+fn version_and_help_are_printed() {
+    let out = host_command().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        concat!("wxmp-host ", env!("CARGO_PKG_VERSION"))
+    );
+    let out = host_command().args(["up", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for option in [
+        "--listen",
+        "--runtime-config-file",
+        "--sandbox",
+        "--log",
+        "--from",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+    assert!(help.contains("[default: 127.0.0.1:3000]"), "{help}");
 }
 
 #[test]
 fn outbound_hosts_outside_the_allow_list_are_refused() {
     let sim = SimHandle::start();
-    let dir = TempDir::new("manifest");
+    let dir = temp_dir("e2e-manifest");
     let mut cfg = HostConfig::new(&sim, Store::Memory);
     cfg.manifest = manifest_with_outbound(&dir, &["https://api.weixin.qq.com"]);
     let host = Host::start(cfg);

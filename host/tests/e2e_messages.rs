@@ -10,7 +10,7 @@ use serde_json::json;
 
 fn start(webhook: &Webhook) -> (SimHandle, Host, TempDir) {
     let sim = SimHandle::start();
-    let dir = TempDir::new("msg");
+    let dir = temp_dir("e2e-msg");
     let origin = webhook.url.trim_end_matches("/hook").to_owned();
     let mut cfg = HostConfig::new(&sim, Store::Memory);
     cfg.manifest = manifest_allowing(&dir, &origin);
@@ -46,7 +46,7 @@ fn safe_mode_push_gets_the_webhook_reply_encrypted() {
         "<ToUserName><![CDATA[{}]]></ToUserName>",
         sim.sim.config().users[0].openid
     )));
-    let got = hook.received.lock().unwrap()[0].clone();
+    let got = hook.received()[0].clone();
     assert_eq!(
         (
             got["msg_type"].as_str(),
@@ -166,12 +166,13 @@ fn hostile_xml_is_refused_fast_and_the_service_stays_healthy() {
         .collect::<String>();
     let laughs = format!("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol0 \"lol\">{lol}]><xml><Content>&lol9;</Content></xml>");
     let xxe = "<!DOCTYPE xml [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><xml><Content>&xxe;</Content></xml>";
-    let sig = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, "1700000000", "n"]);
+    let ts = (SimHandle::now_ms() / 1000).to_string();
+    let sig = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, &ts, "n"]);
     for body in [laughs.as_str(), xxe] {
         let started = Instant::now();
         let r = host.send(
             "POST",
-            &format!("/wx?signature={sig}&timestamp=1700000000&nonce=n"),
+            &format!("/wx?signature={sig}&timestamp={ts}&nonce=n"),
             &[],
             body.as_bytes(),
         );
@@ -188,7 +189,7 @@ fn hostile_xml_is_refused_fast_and_the_service_stays_healthy() {
     let big = vec![b'<'; 70 * 1024];
     let r = host.send(
         "POST",
-        &format!("/wx?signature={sig}&timestamp=1700000000&nonce=n"),
+        &format!("/wx?signature={sig}&timestamp={ts}&nonce=n"),
         &[],
         &big,
     );
@@ -233,7 +234,8 @@ fn webhook_errors_wrong_appid_and_bad_msg_signature() {
     );
 
     let cfg = sim.sim.config();
-    let msg = wxmp_sim::push::text_message(cfg, 0, "y", 1_700_000_000, 12);
+    let now = SimHandle::now_ms() / 1000;
+    let msg = wxmp_sim::push::text_message(cfg, 0, "y", now, 12);
     let other = wxmp_sim::SimConfig {
         app_id: "wxSOMEONEELSE00000".into(),
         ..cfg.clone()
@@ -242,7 +244,7 @@ fn webhook_errors_wrong_appid_and_bad_msg_signature() {
         &other,
         wxmp_sim::push::Mode::Safe,
         &msg,
-        1_700_000_000,
+        now,
         "n",
         [0; 16],
     );
@@ -256,7 +258,7 @@ fn webhook_errors_wrong_appid_and_bad_msg_signature() {
         cfg,
         wxmp_sim::push::Mode::Safe,
         &msg,
-        1_700_000_000,
+        now,
         "n",
         [0; 16],
     );

@@ -14,7 +14,7 @@ fn no_secret_in_any_answer_or_log_line() {
         std::time::Duration::ZERO,
     );
     let sim = SimHandle::start();
-    let dir = TempDir::new("secrets");
+    let dir = temp_dir("e2e-secrets");
     let mut cfg = HostConfig::new(&sim, Store::Memory);
     cfg.manifest = manifest_allowing(&dir, hook.url.trim_end_matches("/hook"));
     cfg.vars.insert("message_webhook".into(), hook.url.clone());
@@ -95,7 +95,7 @@ fn no_secret_in_any_answer_or_log_line() {
         }
     }
     // The webhook sees the message, never a credential.
-    let hooked = hook.received.lock().unwrap()[0].to_string();
+    let hooked = hook.received()[0].to_string();
     for s in &secrets {
         assert!(
             !hooked.contains(s.as_str()),

@@ -129,11 +129,12 @@ fn soak_mixed_traffic_with_random_faults() {
                         }
                         5 => {
                             msg_id += 1;
+                            let now = SimHandle::now_ms() / 1000;
                             let xml = push::text_message(
                                 sim.sim.config(),
                                 0,
                                 "soak",
-                                1_700_000_000,
+                                now,
                                 msg_id,
                             );
                             let mode = if rng.below(2) == 0 {
@@ -145,8 +146,8 @@ fn soak_mixed_traffic_with_random_faults() {
                                 sim.sim.config(),
                                 mode,
                                 &xml,
-                                1_700_000_000,
-                                "n",
+                                now,
+                                &format!("n{msg_id}"),
                                 [1; 16],
                             );
                             let r = host.send(

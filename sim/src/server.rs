@@ -184,11 +184,12 @@ async fn push_api(sim: &Sim, body: &[u8]) -> SimResponse {
     let nonce = format!("{}", now % 1_000_000_007);
     let random: [u8; 16] = Sha1Random::bytes(now);
     let push = crate::push::build(cfg, req.mode, &xml, now / 1000, &nonce, random);
-    let Ok(url) = url::Url::parse(&req.url) else {
+    let Ok(mut url) = url::Url::parse(&req.url) else {
         return bad("url is not absolute".into());
     };
-    let target = format!("{}?{}", url.path(), push.query);
-    match post(&url, &target, push.body.as_bytes()).await {
+    url.set_query(Some(&push.query));
+    url.set_fragment(None);
+    match post(url, push.body).await {
         Ok((status, answer)) => {
             let reply = crate::push::open_reply(cfg, &answer);
             SimResponse::json(&json!({
@@ -216,56 +217,28 @@ impl Sha1Random {
     }
 }
 
-/// A minimal HTTP/1.1 POST with a 10 s limit.
-async fn post(url: &url::Url, target: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let host = url.host_str().unwrap_or("127.0.0.1");
-    let port = url.port_or_known_default().unwrap_or(80);
-    let exchange = async {
-        let mut s = tokio::net::TcpStream::connect((host, port)).await?;
-        let head = format!("POST {target} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: text/xml\r\nconnection: close\r\ncontent-length: {}\r\n\r\n", body.len());
-        s.write_all(head.as_bytes()).await?;
-        s.write_all(body).await?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).await?;
-        Ok::<_, std::io::Error>(raw)
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
-        .await
-        .map_err(|_| std::io::Error::other("timed out"))??;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no response head"))?;
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
+/// POSTs `body` (XML) to `url` and reads the answer, within 10 s in all,
+/// as WeChat's pusher does: statuses are reported, redirects not followed.
+async fn post(url: url::Url, body: String) -> Result<(u16, String), String> {
+    let exchange = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let mut answer = agent
+            .post(url.as_str())
+            .header("content-type", "text/xml")
+            .send(body)?;
+        let status = answer.status().as_u16();
+        let bytes = answer.body_mut().read_to_vec()?;
+        Ok::<_, ureq::Error>((status, String::from_utf8_lossy(&bytes).into_owned()))
+    });
+    match exchange.await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("pusher task failed: {e}")),
     }
-    out
 }
 
 #[derive(Deserialize)]
@@ -283,6 +256,9 @@ struct CodeRequest {
     #[serde(default)]
     user: usize,
     scope: String,
+    /// A snapshot-page virtual user's code (snsapi_userinfo only).
+    #[serde(default)]
+    snapshot: bool,
 }
 
 fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse {
@@ -334,7 +310,7 @@ fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse 
         }
         ("POST", "code") => match serde_json::from_slice::<CodeRequest>(body) {
             Ok(c) => {
-                SimResponse::json(&json!({ "code": sim.issue_code(c.user, &c.scope, now_ms()) }))
+                SimResponse::json(&json!({ "code": sim.issue_code(c.user, &c.scope, c.snapshot, now_ms()) }))
             }
             Err(e) => bad(e.to_string()),
         },

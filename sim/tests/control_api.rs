@@ -1,26 +1,15 @@
 //! The simulator over loopback HTTP: WeChat paths and the `/__sim/` control API.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use wxmp_sim::{Sim, SimConfig};
+use wxmp_testkit::http::try_request;
 
+/// Status and body; status 0 when the connection ended without an answer.
 fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nhost: sim\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}", body.len()).unwrap();
-    let mut raw = String::new();
-    let _ = s.read_to_string(&mut raw);
-    let status = raw
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    try_request(addr, method, path, &[], body.as_bytes())
+        .map_or((0, String::new()), |r| (r.status, r.text()))
 }
 
 #[test]

@@ -1,21 +1,21 @@
-//! In-memory ports for native tests: a key-value store with Spin's
-//! increment rules, wxmp-sim behind an `HttpClient`, a manual or real clock,
-//! seeded randomness and captured logs.
+//! In-memory ports for native tests: wxmp-testkit's key-value store (with
+//! Spin's increment rule), wxmp-sim behind an `HttpClient`, a manual or real
+//! clock, seeded randomness and captured logs; wxmp-testkit's cookie jar on
+//! wxmp's own requests.
 
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wxmp::core::config::Config;
 use wxmp::core::error::Error;
-use wxmp::core::keys::Key;
 use wxmp::http::{self, Request, Response};
-use wxmp::ports::{
-    Clock, Entropy, Env, HttpClient, KeyValue, Logger, OutboundRequest, OutboundResponse,
-};
+use wxmp::ports::{Clock, Entropy, Env, HttpClient, Logger, OutboundRequest, OutboundResponse};
 use wxmp_sim::{Reply, Sim, SimConfig, SimRequest};
+#[allow(unused_imports)]
+pub use wxmp_testkit::{http::Jar, kv::MemKv};
 
 #[path = "account.rs"]
 mod account;
@@ -26,80 +26,6 @@ pub const API_BASE: &str = "http://api.sim";
 pub const FALLBACK_BASE: &str = "http://api2.sim";
 pub const OAUTH_BASE: &str = "http://open.sim";
 pub const SERVER_TOKEN: &str = "spamtest";
-
-/// A key-value store that, like Spin's SQLite store, refuses `increment`
-/// on a key that holds anything but an 8-byte little-endian counter.
-#[derive(Default)]
-pub struct MemKv {
-    map: Mutex<HashMap<String, Vec<u8>>>,
-    pub down: AtomicBool,
-    pub violations: Mutex<Vec<String>>,
-}
-
-impl MemKv {
-    fn check(&self) -> Result<(), Error> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(Error::Storage("store unreachable".into()));
-        }
-        Ok(())
-    }
-
-    pub fn keys(&self) -> Vec<String> {
-        self.map.lock().unwrap().keys().cloned().collect()
-    }
-
-    pub fn raw(&self, key: &str) -> Option<Vec<u8>> {
-        self.map.lock().unwrap().get(key).cloned()
-    }
-
-    pub fn put(&self, key: &str, value: &[u8]) {
-        self.map
-            .lock()
-            .unwrap()
-            .insert(key.to_owned(), value.to_vec());
-    }
-}
-
-impl KeyValue for MemKv {
-    fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, Error> {
-        self.check()?;
-        Ok(self.map.lock().unwrap().get(key.as_str()).cloned())
-    }
-
-    fn set(&self, key: &Key, value: &[u8]) -> Result<(), Error> {
-        self.check()?;
-        self.map
-            .lock()
-            .unwrap()
-            .insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-
-    fn delete(&self, key: &Key) -> Result<(), Error> {
-        self.check()?;
-        self.map.lock().unwrap().remove(key.as_str());
-        Ok(())
-    }
-
-    fn increment(&self, key: &Key, delta: i64) -> Result<i64, Error> {
-        self.check()?;
-        let key = key.as_str();
-        let mut map = self.map.lock().unwrap();
-        let current = match map.get(key) {
-            None => 0,
-            Some(v) if v.len() == 8 => i64::from_le_bytes(v[..8].try_into().unwrap()),
-            Some(_) => {
-                self.violations.lock().unwrap().push(key.to_owned());
-                return Err(Error::Storage(format!(
-                    "increment on non-counter key {key}"
-                )));
-            }
-        };
-        let next = current + delta;
-        map.insert(key.to_owned(), next.to_le_bytes().to_vec());
-        Ok(next)
-    }
-}
 
 /// Manual time that `sleep_ms` advances, or real time.
 pub struct TestClock {
@@ -204,7 +130,11 @@ impl HttpClient for SimHttp {
                 None => Err(Error::Transport("connection refused".into())),
             };
         }
-        let req = SimRequest::new(r.method.as_str(), &r.url, r.body.clone().unwrap_or_default());
+        let req = SimRequest::new(
+            r.method.as_str(),
+            &r.url,
+            r.body.clone().unwrap_or_default(),
+        );
         match self.sim.handle(&req, self.clock.now_ms()) {
             Reply::Drop => Err(Error::Transport("connection reset by peer".into())),
             Reply::Respond { delay_ms, .. } if delay_ms >= r.timeouts.total_ms => {
@@ -353,18 +283,14 @@ impl World {
     }
 }
 
-#[path = "jar.rs"]
-mod jar;
-pub use jar::Jar;
-
-impl Jar {
-    /// Takes the cookies a response sets.
-    pub fn absorb(&mut self, resp: &Response) {
-        self.absorb_headers(resp.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    }
-
+/// A [`Jar`] on wxmp's own requests (its `absorb` takes wxmp's responses).
+pub trait JarOn {
     /// The request with this jar's cookies.
-    pub fn on(&self, req: Request) -> Request {
+    fn on(&self, req: Request) -> Request;
+}
+
+impl JarOn for Jar {
+    fn on(&self, req: Request) -> Request {
         if self.0.is_empty() {
             req
         } else {

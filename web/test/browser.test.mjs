@@ -159,6 +159,28 @@ test('refusing consent shows the error and cleans the address bar', async () => 
   await context.close();
 });
 
+test('a snapshot-page login gets no session and says so', async () => {
+  const { context, page } = await phone();
+  await page.goto(`${base}/`);
+  await page.click('#login-userinfo');
+  await page.waitForSelector('#allow');
+  // As when a page forces snsapi_userinfo on opening: WeChat answers with
+  // its snapshot page's virtual user.
+  const consent = new URL(page.url());
+  consent.searchParams.set('sim_snapshot', '1');
+  await page.goto(consent.toString());
+  await page.click('#allow');
+  await page.waitForSelector('#error.shown');
+  assert.match(await page.textContent('#error'), /snapshot.*\(snapshot_user\)/);
+  assert.equal(await page.evaluate(() => wxmp.snapshotUser()), true);
+  assert.equal(await page.isVisible('#logged-out'), true);
+  assert.equal(page.url(), `${base}/`);
+  const status = await page.evaluate(async () => (await fetch('/api/me')).status);
+  assert.equal(status, 401);
+  await page.screenshot({ path: path.join(shots, 'snapshot-user.png') });
+  await context.close();
+});
+
 test('wxmp.js is served cacheably, as a script and as a module', async () => {
   const r = await fetch(`${base}/wxmp.js`);
   assert.equal(r.status, 200);

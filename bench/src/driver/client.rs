@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 
+use wxmp_testkit::http::Jar;
+
 /// A client that reports statuses instead of failing on them and never
 /// follows redirects (the login walks them itself).
 pub fn agent() -> ureq::Agent {
@@ -19,26 +21,20 @@ pub fn agent() -> ureq::Agent {
 /// consents at once) and returns the `Cookie` header for `/api/me`.
 pub fn login(base: &str) -> Result<String, String> {
     let agent = agent();
-    let mut jar: BTreeMap<String, String> = BTreeMap::new();
+    let mut jar = Jar::default();
     let mut url = format!("{base}/oauth/login?scope=snsapi_base&return_to=%2F");
     for _ in 0..4 {
-        let cookie = cookie_header(&jar);
+        let cookie = jar.header();
         let mut req = agent.get(&url);
         if !cookie.is_empty() && url.starts_with(base) {
             req = req.header("cookie", &cookie);
         }
         let response = req.call().map_err(|e| format!("GET {url}: {e}"))?;
-        for set in response.headers().get_all("set-cookie") {
-            let pair = set
-                .to_str()
-                .unwrap_or_default()
-                .split(';')
-                .next()
-                .unwrap_or_default();
-            if let Some((k, v)) = pair.split_once('=') {
-                jar.insert(k.trim().to_owned(), v.trim().to_owned());
-            }
-        }
+        let set = response.headers().get_all("set-cookie");
+        jar.absorb_headers(
+            set.iter()
+                .filter_map(|v| Some(("set-cookie", v.to_str().ok()?))),
+        );
         let status = response.status().as_u16();
         match response
             .headers()
@@ -54,7 +50,7 @@ pub fn login(base: &str) -> Result<String, String> {
             _ => break,
         }
     }
-    let cookie = cookie_header(&jar);
+    let cookie = jar.header();
     let me = agent
         .get(&format!("{base}/api/me"))
         .header("cookie", &cookie)
@@ -67,13 +63,6 @@ pub fn login(base: &str) -> Result<String, String> {
         ));
     }
     Ok(cookie)
-}
-
-fn cookie_header(jar: &BTreeMap<String, String>) -> String {
-    jar.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// `n` clients released together on `url`; returns their statuses (0 when

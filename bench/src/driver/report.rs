@@ -1,4 +1,4 @@
-//! The benchmark's table and its targets (issue #9). Targets are reported,
+//! The benchmark's table and its targets (docs/PERFORMANCE.md). Targets are reported,
 //! not asserted: a benchmark informs, the tests decide.
 
 use std::collections::BTreeMap;
@@ -6,7 +6,7 @@ use std::fmt::{self, Write as _};
 
 use super::wrk::{Load, Shape};
 
-/// The Node `wechat-jssdk` peer on this machine (issue #9), req/s.
+/// The Node `wechat-jssdk` peer measured on this machine (docs/PERFORMANCE.md), req/s.
 pub const NODE_PEER_RPS: f64 = 6_100.0;
 
 /// One server's numbers.
@@ -85,7 +85,7 @@ pub struct Check {
 }
 
 impl Report {
-    /// Every target of issue #9 against this run.
+    /// Every performance target against this run.
     pub fn checks(&self) -> Vec<Check> {
         let mut checks = Vec::new();
         let mut check = |target: String, measured: String, met: bool| {

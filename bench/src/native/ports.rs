@@ -2,61 +2,18 @@
 //! memory with Spin's counter rule, blocking HTTP to wxmp-sim, the system
 //! clock and CSPRNG, stderr.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wxmp::core::error::Error;
-use wxmp::core::keys::Key;
-use wxmp::ports::{
-    Clock, Entropy, HttpClient, KeyValue, Logger, OutboundRequest, OutboundResponse,
-};
+use wxmp::ports::{Clock, Entropy, HttpClient, Logger, OutboundRequest, OutboundResponse};
 
 /// Largest upstream body read, as the component's adapter allows.
 const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 
-/// The store, in process. Like Spin's stores, `increment` only works on a
-/// key holding its own 8-byte counter.
-#[derive(Default)]
-pub struct MemoryKv(Mutex<HashMap<String, Vec<u8>>>);
-
-impl MemoryKv {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl KeyValue for MemoryKv {
-    fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.map().get(key.as_str()).cloned())
-    }
-
-    fn set(&self, key: &Key, value: &[u8]) -> Result<(), Error> {
-        self.map().insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-
-    fn delete(&self, key: &Key) -> Result<(), Error> {
-        self.map().remove(key.as_str());
-        Ok(())
-    }
-
-    fn increment(&self, key: &Key, delta: i64) -> Result<i64, Error> {
-        let key = key.as_str();
-        let mut map = self.map();
-        let current = match map.get(key) {
-            None => 0,
-            Some(v) => i64::from_le_bytes(
-                v.as_slice()
-                    .try_into()
-                    .map_err(|_| Error::Storage(format!("{key} does not hold a counter")))?,
-            ),
-        };
-        let next = current + delta;
-        map.insert(key.to_owned(), next.to_le_bytes().to_vec());
-        Ok(next)
-    }
-}
+/// The store, in process: the native tests' own, so the reference keeps
+/// the counter rule the tests hold wxmp to (`increment` only on a key
+/// holding its 8-byte counter, as on Spin's stores) without a second copy.
+pub use wxmp_testkit::kv::MemKv as MemoryKv;
 
 /// Blocking HTTP/1.1 (no TLS: the reference talks to wxmp-sim on loopback).
 pub struct BlockingHttp;

@@ -52,7 +52,7 @@ impl Backend {
         match self {
             Self::Memory(_) => "in-memory".into(),
             Self::Sqlite(s) => format!("SQLite {}", s.path().display()),
-            Self::Redis(r) => format!("Redis {}", r.url()),
+            Self::Redis(r) => format!("Redis {}", masked(r.url())),
         }
     }
 
@@ -145,6 +145,22 @@ impl Backend {
     }
 }
 
+/// A store URL fit to print: any user name or password replaced by `***`
+/// (`redis://:secret@host` → `redis://:***@host`); an unparsable one is
+/// not printed at all.
+pub(crate) fn masked(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return "(unparsable URL)".into();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if !url.username().is_empty() {
+        let _ = url.set_username("***");
+    }
+    url.to_string()
+}
+
 /// Reads an 8-byte little-endian counter; anything else is not a counter.
 fn counter(value: Option<&[u8]>) -> Result<i64> {
     match value {
@@ -191,6 +207,14 @@ mod tests {
         assert!(b.keys().await.unwrap().contains(&"n".to_owned()));
         b.delete("k").await.unwrap();
         assert!(!b.exists("k").await.unwrap());
+    }
+
+    #[test]
+    fn printed_urls_never_show_credentials() {
+        assert_eq!(masked("redis://:hunter2@db.internal:6379/0"), "redis://:***@db.internal:6379/0");
+        assert_eq!(masked("redis://admin:hunter2@db"), "redis://***:***@db");
+        assert_eq!(masked("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(masked("not a url :hunter2@"), "(unparsable URL)");
     }
 
     #[tokio::test]

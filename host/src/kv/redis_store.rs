@@ -19,10 +19,11 @@ pub struct RedisStore {
 impl RedisStore {
     /// Connects to `url` (`redis://host:port[/db]`).
     pub async fn open(url: &str) -> Result<Self> {
-        let client = redis::Client::open(url).with_context(|| format!("Redis URL {url:?}"))?;
+        let shown = super::masked(url);
+        let client = redis::Client::open(url).with_context(|| format!("Redis URL {shown}"))?;
         let conn = ConnectionManager::new(client)
             .await
-            .with_context(|| format!("connecting to {url}"))?;
+            .with_context(|| format!("connecting to {shown}"))?;
         Ok(Self {
             conn,
             url: url.to_owned(),

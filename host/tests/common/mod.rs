@@ -1,11 +1,12 @@
 //! End-to-end harness: wxmp-sim on loopback, wxmp-host processes running
-//! the real spin.toml and the built component, a small HTTP/1.1 client with
-//! a cookie jar, and a throwaway redis-server. Waits poll with deadlines.
+//! the real spin.toml and the built component, a browser (wxmp-testkit's
+//! client and cookie jar), a stand-in message webhook and a throwaway
+//! redis-server. Waits poll with deadlines.
 
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,6 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wxmp_sim::{Sim, SimConfig};
+#[allow(unused_imports)]
+pub use wxmp_testkit::http::{request, try_request, Jar, Resp};
+use wxmp_testkit::server::{json_reply, Server};
+#[allow(unused_imports)]
+pub use wxmp_testkit::{temp_dir, TempDir};
 
 #[path = "../../../tests/support/account.rs"]
 mod account;
@@ -105,27 +111,6 @@ pub struct Host {
     _dir: TempDir,
 }
 
-/// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "wxmp-e2e-{tag}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub struct HostConfig {
     pub manifest: PathBuf,
     pub store: Store,
@@ -140,6 +125,8 @@ impl HostConfig {
             ("api_base", &sim.url),
             ("oauth_base", &sim.url),
             ("encoding_aes_key", &sim.sim.config().encoding_aes_key),
+            // Every form the simulator pushes (tests of safe mode set it).
+            ("message_mode", &"compat".to_owned()),
         ] {
             vars.insert(k.to_owned(), v.clone());
         }
@@ -164,8 +151,8 @@ impl Host {
 
     /// Starts a host and waits until `ready_path` answers (any status).
     pub fn start_at(ready_path: &str, cfg: HostConfig) -> Self {
-        let dir = TempDir::new("host");
-        let runtime_config = dir.0.join("runtime-config.toml");
+        let dir = temp_dir("e2e-host");
+        let runtime_config = dir.path().join("runtime-config.toml");
         let store = match &cfg.store {
             Store::Memory => "type = \"memory\"".to_owned(),
             Store::Sqlite(p) => format!("type = \"spin\"\npath = \"{}\"", p.display()),
@@ -309,140 +296,6 @@ pub fn spawn_logged(mut cmd: Command) -> (Child, Arc<Mutex<String>>) {
     (child, output)
 }
 
-/// A response.
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
-            panic!(
-                "status {} body not JSON: {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn location(&self) -> String {
-        self.header("location")
-            .unwrap_or_else(|| panic!("no location; status {} {}", self.status, self.text()))
-            .to_owned()
-    }
-}
-
-pub fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Resp {
-    try_request(addr, method, path, headers, body)
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
-}
-
-/// One HTTP/1.1 exchange on a fresh connection.
-pub fn try_request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> std::io::Result<Resp> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    s.write_all(body)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    parse_response(&raw).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("bad response: {:?}", String::from_utf8_lossy(&raw)),
-        )
-    })
-}
-
-fn parse_response(raw: &[u8]) -> Option<Resp> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
-    {
-        body = dechunk(&body)?;
-    }
-    Some(Resp {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(
-            std::str::from_utf8(&data[..line_end])
-                .ok()?
-                .split(';')
-                .next()?
-                .trim(),
-            16,
-        )
-        .ok()?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
-}
-
-#[path = "../../../tests/support/jar.rs"]
-mod jar;
-pub use jar::Jar;
-
-impl Jar {
-    /// Takes the cookies a response sets.
-    pub fn absorb(&mut self, r: &Resp) {
-        self.absorb_headers(r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    }
-}
-
 /// A browser: follows wxmp's redirect to the simulator's authorize page and
 /// back, keeping cookies.
 pub struct Browser<'h> {
@@ -519,10 +372,10 @@ impl Redis {
     }
 
     pub fn start_on(port: u16) -> Self {
-        let dir = TempDir::new("redis");
+        let dir = temp_dir("e2e-redis");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .current_dir(&dir.0)
+            .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -573,11 +426,12 @@ pub fn query_of(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// A stand-in for the app's message webhook: records each JSON body and
-/// answers with `reply` after `delay`.
+/// A stand-in for the app's message webhook (wxmp-testkit's server at
+/// `url`): answers `reply` (JSON) with a status after a delay and keeps
+/// each JSON body it gets.
 pub struct Webhook {
     pub url: String,
-    pub received: Arc<Mutex<Vec<serde_json::Value>>>,
+    server: Server,
 }
 
 impl Webhook {
@@ -586,64 +440,27 @@ impl Webhook {
     }
 
     pub fn start_with_status(status: u16, reply: &str, delay: Duration) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let (seen, reply) = (received.clone(), reply.to_owned());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (seen, reply) = (seen.clone(), reply.clone());
-                std::thread::spawn(move || serve_hook(stream, &seen, status, &reply, delay));
-            }
-        });
-        Self { url, received }
+        let reply = json_reply(status, reply);
+        let server = Server::start_after(delay, move |_| reply.clone());
+        Self {
+            url: server.url("/hook"),
+            server,
+        }
     }
 
+    /// The JSON bodies received so far, oldest first.
+    pub fn received(&self) -> Vec<serde_json::Value> {
+        self.server
+            .received()
+            .iter()
+            .filter_map(|r| serde_json::from_slice(&r.body).ok())
+            .collect()
+    }
+
+    /// How many JSON bodies it has received.
     pub fn count(&self) -> usize {
-        self.received.lock().unwrap().len()
+        self.received().len()
     }
-}
-
-fn serve_hook(
-    mut stream: TcpStream,
-    seen: &Mutex<Vec<serde_json::Value>>,
-    status: u16,
-    reply: &str,
-    delay: Duration,
-) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let body = loop {
-        let Ok(n) = stream.read(&mut chunk) else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
-            if head.contains("transfer-encoding: chunked") {
-                if buf.ends_with(b"0\r\n\r\n") {
-                    break dechunk(&buf[split + 4..]).unwrap_or_default();
-                }
-                continue;
-            }
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if buf.len() >= split + 4 + len {
-                break buf[split + 4..split + 4 + len].to_vec();
-            }
-        }
-    };
-    if let Ok(v) = serde_json::from_slice(&body) {
-        seen.lock().unwrap().push(v);
-    }
-    std::thread::sleep(delay);
-    let _ = write!(stream, "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len());
 }
 
 /// The repo's spin.toml with the webhook's origin added to the allow-list
@@ -669,7 +486,7 @@ pub fn manifest_with_outbound(dir: &TempDir, hosts: &[&str]) -> PathBuf {
             "source = \"target/",
             &format!("source = \"{}/target/", repo().display()),
         );
-    let path = dir.0.join("spin.toml");
+    let path = dir.path().join("spin.toml");
     std::fs::write(&path, manifest).unwrap();
     path
 }

@@ -10,7 +10,7 @@ use crate::ports::Env;
 /// The helper, kept in the repository as `web/wxmp.js`.
 const SCRIPT: &str = include_str!("../../../web/wxmp.js");
 /// The same code as an ES module.
-const MODULE_EXPORTS: &str = "\nexport default globalThis.wxmp;\nexport const { init, login, me, logout, loginError, signingUrl, configure } = globalThis.wxmp;\n";
+const MODULE_EXPORTS: &str = "\nexport default globalThis.wxmp;\nexport const { init, login, me, logout, loginError, snapshotUser, signingUrl, configure } = globalThis.wxmp;\n";
 /// The demo page, `web/demo.html`.
 const DEMO: &str = include_str!("../../../web/demo.html");
 

@@ -1,0 +1,215 @@
+//! `wasi:keyvalue/{store,atomics,batch}`: a component opens the stores its
+//! manifest lists (`key_value_stores`) and reads and writes them through the
+//! configured [`Backend`] (memory, SQLite or Redis, see [`crate::kv`]).
+
+use wasmtime::component::Resource;
+
+use crate::bindings::wasi::keyvalue::{atomics, batch, store};
+use crate::kv::{Backend, Swap};
+use crate::state::HostState;
+
+/// An open bucket.
+pub struct Bucket {
+    backend: Backend,
+}
+
+/// A compare-and-swap handle: `None` until `current()` reads the key.
+pub struct Cas {
+    backend: Backend,
+    key: String,
+    read: Option<Option<Vec<u8>>>,
+}
+
+fn kv_error(e: anyhow::Error) -> store::Error {
+    store::Error::Other(format!("{e:#}"))
+}
+
+impl HostState {
+    fn bucket(&self, b: &Resource<Bucket>) -> wasmtime::Result<Backend> {
+        Ok(self.table.get(b)?.backend.clone())
+    }
+}
+
+impl store::Host for HostState {
+    async fn open(
+        &mut self,
+        identifier: String,
+    ) -> wasmtime::Result<Result<Resource<Bucket>, store::Error>> {
+        if !self.shared.allowed_stores.contains(&identifier) {
+            return Ok(Err(store::Error::AccessDenied));
+        }
+        let Some(backend) = self.shared.stores.get(&identifier).cloned() else {
+            return Ok(Err(store::Error::NoSuchStore));
+        };
+        Ok(Ok(self.table.push(Bucket { backend })?))
+    }
+}
+
+impl store::HostBucket for HostState {
+    async fn get(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
+        Ok(self.bucket(&b)?.get(&key).await.map_err(kv_error))
+    }
+
+    async fn set(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
+        Ok(self.bucket(&b)?.set(&key, value).await.map_err(kv_error))
+    }
+
+    async fn delete(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
+        Ok(self.bucket(&b)?.delete(&key).await.map_err(kv_error))
+    }
+
+    async fn exists(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, store::Error>> {
+        Ok(self.bucket(&b)?.exists(&key).await.map_err(kv_error))
+    }
+
+    async fn list_keys(
+        &mut self,
+        b: Resource<Bucket>,
+        _cursor: Option<String>,
+    ) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
+        Ok(self
+            .bucket(&b)?
+            .keys()
+            .await
+            .map(|keys| store::KeyResponse { keys, cursor: None })
+            .map_err(kv_error))
+    }
+
+    async fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
+        self.table.delete(b)?;
+        Ok(())
+    }
+}
+
+impl atomics::Host for HostState {
+    async fn increment(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        delta: i64,
+    ) -> wasmtime::Result<Result<i64, store::Error>> {
+        Ok(self
+            .bucket(&b)?
+            .increment(&key, delta)
+            .await
+            .map_err(kv_error))
+    }
+
+    async fn swap(
+        &mut self,
+        cas: Resource<Cas>,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), atomics::CasError>> {
+        let c = self.table.get(&cas)?;
+        let (backend, key, expected) = (c.backend.clone(), c.key.clone(), c.read.clone().flatten());
+        match backend.swap(&key, expected, value).await {
+            Ok(Swap::Done) => {
+                self.table.delete(cas)?;
+                Ok(Ok(()))
+            }
+            Ok(Swap::Conflict) => Ok(Err(atomics::CasError::CasFailed(cas))),
+            Err(e) => {
+                self.table.delete(cas)?;
+                Ok(Err(atomics::CasError::StoreError(kv_error(e))))
+            }
+        }
+    }
+}
+
+impl atomics::HostCas for HostState {
+    async fn new(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Resource<Cas>, store::Error>> {
+        let backend = self.bucket(&b)?;
+        Ok(Ok(self.table.push(Cas {
+            backend,
+            key,
+            read: None,
+        })?))
+    }
+
+    async fn current(
+        &mut self,
+        cas: Resource<Cas>,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
+        let c = self.table.get(&cas)?;
+        let (backend, key) = (c.backend.clone(), c.key.clone());
+        match backend.get(&key).await {
+            Ok(v) => {
+                self.table.get_mut(&cas)?.read = Some(v.clone());
+                Ok(Ok(v))
+            }
+            Err(e) => Ok(Err(kv_error(e))),
+        }
+    }
+
+    async fn drop(&mut self, cas: Resource<Cas>) -> wasmtime::Result<()> {
+        self.table.delete(cas)?;
+        Ok(())
+    }
+}
+
+impl batch::Host for HostState {
+    async fn get_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
+        let backend = self.bucket(&b)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            match backend.get(&k).await {
+                Ok(v) => out.push((k, v)),
+                Err(e) => return Ok(Err(kv_error(e))),
+            }
+        }
+        Ok(Ok(out))
+    }
+
+    async fn set_many(
+        &mut self,
+        b: Resource<Bucket>,
+        kvs: Vec<(String, Vec<u8>)>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
+        let backend = self.bucket(&b)?;
+        for (k, v) in kvs {
+            if let Err(e) = backend.set(&k, v).await {
+                return Ok(Err(kv_error(e)));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    async fn delete_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<(), store::Error>> {
+        let backend = self.bucket(&b)?;
+        for k in keys {
+            if let Err(e) = backend.delete(&k).await {
+                return Ok(Err(kv_error(e)));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
