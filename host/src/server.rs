@@ -348,11 +348,15 @@ where
     let started = Instant::now();
     let mut store = Store::new(served.pre.engine(), HostState::new(served.shared.clone()));
     store.set_epoch_deadline(1);
+    // Every tick a running guest yields with tokio's `yield_now`, which
+    // lets the runtime poll its I/O driver first: a plain re-wake would keep
+    // a spinning guest at the head of the queue and starve the other
+    // connections on its thread for dozens of ticks.
     store.epoch_deadline_callback(move |_| {
         Ok(if started.elapsed() >= deadline {
             UpdateDeadline::Interrupt
         } else {
-            UpdateDeadline::Yield(1)
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
         })
     });
     let (sender, receiver) = tokio::sync::oneshot::channel();

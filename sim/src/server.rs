@@ -63,12 +63,12 @@ pub async fn start(addr: SocketAddr, sim: Arc<Sim>) -> std::io::Result<SimServer
     let served = sim.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((stream, peer)) = listener.accept().await else {
                 continue;
             };
             let sim = served.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| serve(sim.clone(), req));
+                let service = service_fn(move |req| serve(sim.clone(), peer, req));
                 // A dropped connection is a fault we inject on purpose.
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -90,7 +90,11 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-async fn serve(sim: Arc<Sim>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+async fn serve(
+    sim: Arc<Sim>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let method = req.method().to_string();
     let url = req.uri().to_string();
     let path = req.uri().path().to_owned();
@@ -103,6 +107,15 @@ async fn serve(sim: Arc<Sim>, req: Request<Incoming>) -> Result<Response<Full<By
             }))
         }
     };
+    // The control API can revoke tokens, inject faults and mint codes: it
+    // answers only callers on this machine, whatever address the simulator
+    // listens on.
+    if path.starts_with("/__sim/") && !peer.ip().is_loopback() {
+        return Ok(to_hyper(SimResponse {
+            status: 403,
+            ..SimResponse::json(&json!({ "error": "the control API answers loopback callers only" }))
+        }));
+    }
     if path == "/__sim/push" && method == "POST" {
         return Ok(to_hyper(push_api(&sim, &body).await));
     }

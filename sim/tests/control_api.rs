@@ -83,3 +83,34 @@ fn control_api_counts_injects_and_answers_like_wechat() {
     call(addr, "POST", "/__sim/reset", "");
     assert_eq!(call(addr, "GET", "/__sim/calls", "").1, "{}");
 }
+
+/// This machine's address on its default route, if it has one.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    probe.connect("10.255.255.255:9").ok()?;
+    let ip = probe.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn the_control_api_answers_loopback_callers_only() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = Arc::new(Sim::new(SimConfig::default()));
+    let server = rt
+        .block_on(wxmp_sim::server::start("0.0.0.0:0".parse().unwrap(), sim))
+        .unwrap();
+    let port = server.addr.port();
+    let loopback: SocketAddr = ([127, 0, 0, 1], port).into();
+    assert_eq!(call(loopback, "GET", "/__sim/calls", "").0, 200);
+    let ip = non_loopback_ip().expect("a machine with a network address besides loopback");
+    let remote = SocketAddr::new(ip, port);
+    let (status, body) = call(remote, "POST", "/__sim/revoke", "");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("loopback callers only"));
+    // WeChat's own paths still answer everyone, as WeChat's do.
+    assert_eq!(call(remote, "GET", "/cgi-bin/token", "").0, 200);
+}

@@ -72,7 +72,6 @@ pub fn body_too_slow() -> ApiError {
         "body_timeout",
         format!("the body did not arrive within {} s", BODY_DEADLINE_MS / 1000),
     )
-    .with_header("connection", "close")
 }
 
 #[cfg(test)]

@@ -119,7 +119,15 @@ fn write_response(out: ResponseOutparam, response: Response) {
         let length = response.body.len().to_string().into_bytes();
         headers.push(("content-length".to_owned(), length));
     }
-    let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
+    // All at once (one host call); should the host refuse one (hop-by-hop
+    // headers are forbidden in wasi:http), one by one, so only that one is lost.
+    let fields = Fields::from_list(&headers).unwrap_or_else(|_| {
+        let fields = Fields::new();
+        for (name, value) in &headers {
+            let _ = fields.append(name, value);
+        }
+        fields
+    });
     let outgoing = OutgoingResponse::new(fields);
     let _ = outgoing.set_status_code(response.status);
     let Ok(body) = outgoing.body() else { return };

@@ -4,8 +4,10 @@
 //! - `sandbox [ARGS…]`: builds the component and runs `wxmp-host up --sandbox`
 //!   (a simulated WeChat in-process, zero configuration).
 //! - `test`: installs what the tests need (the wasm target; redis-server,
-//!   Chromium and a CJK font via apt-get when missing; playwright-core via
-//!   npm), builds the component, runs every Rust test, then the browser tests.
+//!   nginx, Chromium and a CJK font via apt-get when missing;
+//!   playwright-core via npm), builds the component and the misbehaving test
+//!   component (`testkit/stuck`), runs every Rust test, then the browser
+//!   tests and the fuzz targets.
 //! - `build`: installs the wasm target and builds the component only.
 //! - `fuzz [SECS]`: runs every cargo-fuzz target for SECS seconds (default 5;
 //!   `cargo xtask fuzz 600` for a real campaign), after replaying the saved
@@ -28,9 +30,13 @@ fn main() {
     let task = args.first().cloned().unwrap_or_default();
     let result = match task.as_str() {
         "sandbox" => build_component().and_then(|()| {
+            // The `test` profile, like `cargo xtask test`'s build of
+            // wxmp-host: either command after the other compiles nothing heavy.
             let mut run = vec![
                 "run",
                 "--locked",
+                "--profile",
+                "test",
                 "-p",
                 "wxmp-host",
                 "--",
@@ -41,9 +47,13 @@ fn main() {
             cargo(&run)
         }),
         "test" => build_component()
+            .and_then(|()| build_wasm("wxmp-stuck"))
             .and_then(|()| compose())
             .and_then(|()| ensure_apt("redis-server", &["redis-server"]))
+            // Debian puts nginx in /usr/sbin, which not every PATH has.
+            .and_then(|()| ensure_apt("/usr/sbin/nginx", &["nginx"]))
             .and_then(|()| cargo(&["test", "--workspace", "--locked"]))
+            .and_then(|()| sandbox_build_is_shared())
             .and_then(|()| browser_tests())
             .and_then(|()| fuzz(5))
             .map(|()| {
@@ -183,6 +193,28 @@ fn fuzz(secs: u64) -> Result<(), String> {
             .args(["fuzz", "run", "-s", "none", t, "--", &time])
             .current_dir(dir))?;
     }
+    Ok(())
+}
+
+/// The README's two commands share one build: after the tests, building
+/// wxmp-host the way `cargo xtask sandbox` does must compile nothing (the
+/// features wxmp-host asks for in host/Cargo.toml keep it so).
+fn sandbox_build_is_shared() -> Result<(), String> {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--locked", "--profile", "test", "-p", "wxmp-host"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let log = String::from_utf8_lossy(&out.stderr);
+    let compiled: Vec<&str> = log.lines().filter(|l| l.trim_start().starts_with("Compiling")).collect();
+    if !out.status.success() || !compiled.is_empty() {
+        return Err(format!(
+            "`cargo xtask sandbox` would rebuild after `cargo xtask test` ({} crates: {}); \
+             align wxmp-host's dependency features with the workspace (host/Cargo.toml)\n{log}",
+            compiled.len(),
+            compiled.join(", ")
+        ));
+    }
+    eprintln!("+ the sandbox's build of wxmp-host is the tests' build: nothing to compile");
     Ok(())
 }
 
