@@ -5,6 +5,9 @@
 //! `tests/fixtures/vectors.json`), checked once before timing so a bench
 //! never measures an error path by accident.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use divan::{black_box, Bencher};
 
 use wxmp::core::origin::AllowedOrigins;

@@ -2,6 +2,9 @@
 //! `http/` ← `spin/`. Nothing under `src/core/` may reach a layer above it
 //! or an IO crate, so the core stays testable with values alone.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use std::path::{Path, PathBuf};
 
 /// Modules of this crate that `core` must not use.
@@ -83,7 +86,8 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn the_checker_sees_every_way_of_reaching_an_adapter() {
-    let bad = "use crate::flows::store;\nuse crate::{core, http};\nfn f() { super::super::ports::Env }\n\
+    let bad =
+        "use crate::flows::store;\nuse crate::{core, http};\nfn f() { super::super::ports::Env }\n\
                use spin_sdk::http::Fields;\nlet x = crate::spin::kv::SpinKv;\nuse crate::{wit};";
     assert_eq!(
         adapter_references(bad),
@@ -103,7 +107,10 @@ fn the_checker_sees_every_way_of_reaching_an_adapter() {
 #[test]
 fn nothing_in_core_imports_ports_flows_http_or_spin() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core"),
+        &mut files,
+    );
     assert!(files.len() > 10, "found the core's files");
     let mut violations = Vec::new();
     for file in files {
@@ -112,5 +119,9 @@ fn nothing_in_core_imports_ports_flows_http_or_spin() {
             violations.push(format!("{}: {r}", file.display()));
         }
     }
-    assert!(violations.is_empty(), "core reaches above itself:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "core reaches above itself:\n{}",
+        violations.join("\n")
+    );
 }

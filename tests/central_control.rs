@@ -3,6 +3,9 @@
 //! forced stable refreshes, failures that need a human, dead lease holders,
 //! failover and time limits, all counted at the simulator.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod support;
 
 use std::sync::atomic::Ordering;
@@ -179,9 +182,10 @@ fn forced_refreshes_are_rate_limited() {
     let id = r.header("x-request-id").unwrap().to_owned();
     let logs = w.logs.0.lock().unwrap().clone();
     assert!(
-        logs.iter().any(|l| l.starts_with(&format!("request_id={id} "))
-            && l.contains("errcode=40001")
-            && l.contains("forced refresh is not allowed yet")),
+        logs.iter()
+            .any(|l| l.starts_with(&format!("request_id={id} "))
+                && l.contains("errcode=40001")
+                && l.contains("forced refresh is not allowed yet")),
         "{logs:#?}"
     );
     assert_eq!(calls(&w), (4, 3));

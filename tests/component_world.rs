@@ -4,6 +4,9 @@
 //! what both the oldest (Spin 3.0) and newest Spin world in spin-sdk 5.2's
 //! WIT give an HTTP component, function by function.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use std::path::{Path, PathBuf};
 
 use wit_parser::{Resolve, WorldId, WorldItem, WorldKey};

@@ -2,6 +2,9 @@
 //! name is real, every required one is set, every secret comes from a Secret,
 //! and the key-value store is shared (Redis).
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use wxmp::core::config::VARIABLES;
 
 const REQUIRED: [&str; 5] = [

@@ -2,6 +2,9 @@
 //! in-memory ports, with wxmp-sim as WeChat. Exact statuses, bodies and
 //! upstream call counts.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod support;
 
 use support::*;
@@ -191,7 +194,11 @@ fn snsapi_userinfo_login_yields_the_full_profile() {
         .collect();
     assert_eq!(cleared.len(), 1, "{:?}", done.headers);
     assert!(cleared[0].starts_with("__Host-wxmp_login_"));
-    assert!(!jar.0.keys().any(|k| k.contains("wxmp_login")), "{:?}", jar.0);
+    assert!(
+        !jar.0.keys().any(|k| k.contains("wxmp_login")),
+        "{:?}",
+        jar.0
+    );
     let me = w.send(jar.on(Request::new("GET", "/api/me")));
     assert_eq!(me.status, 200);
     let user = &w.sim.config().users[0];
@@ -242,14 +249,24 @@ fn snapshot_page_users_get_no_session_and_are_sent_back_with_snapshot_user() {
         location(&done),
         "https://m.example.com/article?id=7&wxmp_error=snapshot_user"
     );
-    assert!(!jar.0.contains_key(SESSION), "no session for a virtual user");
+    assert!(
+        !jar.0.contains_key(SESSION),
+        "no session for a virtual user"
+    );
     assert_eq!(w.send(jar.on(Request::new("GET", "/api/me"))).status, 401);
     assert_eq!(
-        (w.sim.calls("/sns/oauth2/access_token"), w.sim.calls("/sns/userinfo")),
+        (
+            w.sim.calls("/sns/oauth2/access_token"),
+            w.sim.calls("/sns/userinfo")
+        ),
         (1, 0),
         "the virtual profile is never fetched"
     );
-    assert!(w.kv.keys().iter().all(|k| !k.contains(":session")), "{:?}", w.kv.keys());
+    assert!(
+        w.kv.keys().iter().all(|k| !k.contains(":session")),
+        "{:?}",
+        w.kv.keys()
+    );
 }
 
 #[test]
@@ -348,7 +365,10 @@ fn wechat_errors_on_exchange_return_with_their_errcode() {
     for (fault, expected) in [
         (wxmp_sim::Fault::Drop, "upstream_unreachable"),
         (wxmp_sim::Fault::Delay { ms: 10_000 }, "upstream_timeout"),
-        (wxmp_sim::Fault::Status { status: 502 }, "upstream_bad_answer"),
+        (
+            wxmp_sim::Fault::Status { status: 502 },
+            "upstream_bad_answer",
+        ),
     ] {
         w.sim.inject("/sns/oauth2/access_token", fault, 2);
         let (_, done) = login(&w, "snsapi_base", "/x");
@@ -390,7 +410,12 @@ fn state_must_be_signed_fresh_bound_and_unused() {
     // Unbound: another browser (no cookie, a forged one under the right
     // name, another login's cookie under this login's name, or this
     // login's cookie under a plain name, as a sibling subdomain would toss it).
-    let name = jar.0.keys().find(|k| k.starts_with("__Host-wxmp_login_")).unwrap().clone();
+    let name = jar
+        .0
+        .keys()
+        .find(|k| k.starts_with("__Host-wxmp_login_"))
+        .unwrap()
+        .clone();
     let value = jar.0[&name].clone();
     assert!(invalid(&w.send(Request::new("GET", &path))));
     let mut other = Jar::default();
@@ -708,13 +733,24 @@ fn wxmp_js_is_served_with_caching_headers() {
     let script = String::from_utf8_lossy(&r.body).into_owned();
     let methods: Vec<&str> = script
         .lines()
-        .filter_map(|l| l.trim().strip_suffix(": function (options) {").or_else(|| l.trim().strip_suffix(": function () {")))
-        .chain(script.contains("signingUrl: signingUrl").then_some("signingUrl"))
+        .filter_map(|l| {
+            l.trim()
+                .strip_suffix(": function (options) {")
+                .or_else(|| l.trim().strip_suffix(": function () {"))
+        })
+        .chain(
+            script
+                .contains("signingUrl: signingUrl")
+                .then_some("signingUrl"),
+        )
         .collect();
     assert!(methods.len() >= 8, "{methods:?}");
     let exports = module_text
         .lines()
-        .find_map(|l| l.strip_prefix("export const { ")?.strip_suffix(" } = globalThis.wxmp;"))
+        .find_map(|l| {
+            l.strip_prefix("export const { ")?
+                .strip_suffix(" } = globalThis.wxmp;")
+        })
         .unwrap();
     let mut exported: Vec<&str> = exports.split(", ").collect();
     let mut methods = methods;

@@ -1,6 +1,9 @@
 //! Published WeChat known-answer vectors (tests/fixtures/vectors.json): the
 //! JS-SDK documentation's example and Tencent's WXBizMsgCrypt sample.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use wxmp::core::jssdk;
 use wxmp::core::types::{JsapiTicket, ServerToken};
 use wxmp::core::verify;

@@ -1,6 +1,9 @@
 //! spin.toml agrees with the variables the component reads and with the
 //! contract (required, secret, store, outbound hosts, route, source).
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use std::collections::BTreeSet;
 
 use wxmp::core::config::VARIABLES;

@@ -2,6 +2,9 @@
 //! and safe mode, pushed by wxmp-sim's independent pusher; Tencent's sample;
 //! webhook replies, failures and timeouts; retry dedup; hostile XML.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -86,7 +89,10 @@ fn hook(w: &World, status: u16, reply: &str) -> Arc<Mutex<Vec<serde_json::Value>
 /// Pushes `xml` as WeChat does now, with a nonce of its own.
 fn push(w: &World, mode: Mode, xml: &str) -> Response {
     static NONCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nonce = format!("n{}", NONCES.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let nonce = format!(
+        "n{}",
+        NONCES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     push_at(w, mode, xml, w.now_ms() / 1000, &nonce)
 }
 
@@ -497,9 +503,22 @@ fn safe_mode_takes_only_encrypted_pushes_compat_takes_both() {
     // Compat mode's pushes carry the plain fields too, but they are
     // encrypted (encrypt_type=aes), so safe mode takes them.
     for mode in [Mode::Compat, Mode::Safe] {
-        assert_eq!(text(&push(&w, mode, &fixture("event_click").replace("1700000000", &format!("17000000{:02}", mode as u8)))), "success", "{mode:?}");
+        assert_eq!(
+            text(&push(
+                &w,
+                mode,
+                &fixture("event_click")
+                    .replace("1700000000", &format!("17000000{:02}", mode as u8))
+            )),
+            "success",
+            "{mode:?}"
+        );
     }
-    assert_eq!(seen.lock().unwrap().len(), 2, "the refused push never reached the webhook");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "the refused push never reached the webhook"
+    );
     // Plaintext mode takes plaintext pushes.
     let w = world_in(false, Some("plaintext"));
     assert_eq!(text(&push(&w, Mode::Plain, &fixture("text"))), "success");
@@ -510,8 +529,18 @@ fn pushes_stamped_more_than_five_minutes_away_are_refused() {
     let w = world(true);
     let seen = hook(&w, 200, "");
     let now = w.now_ms() / 1000;
-    for (offset, mode) in [(-301i64, Mode::Plain), (301, Mode::Safe), (-86_400, Mode::Compat)] {
-        let r = push_at(&w, mode, &fixture("text"), now.checked_add_signed(offset).unwrap(), "stale");
+    for (offset, mode) in [
+        (-301i64, Mode::Plain),
+        (301, Mode::Safe),
+        (-86_400, Mode::Compat),
+    ] {
+        let r = push_at(
+            &w,
+            mode,
+            &fixture("text"),
+            now.checked_add_signed(offset).unwrap(),
+            "stale",
+        );
         assert_eq!(
             (r.status, json(&r)["error"].as_str()),
             (403, Some("stale_push")),
@@ -520,19 +549,38 @@ fn pushes_stamped_more_than_five_minutes_away_are_refused() {
     }
     assert!(seen.lock().unwrap().is_empty());
     assert!(w.kv.keys().is_empty(), "a stale push stores nothing");
-    assert_eq!(text(&push_at(&w, Mode::Plain, &fixture("text"), now - 300, "edge")), "success");
+    assert_eq!(
+        text(&push_at(
+            &w,
+            Mode::Plain,
+            &fixture("text"),
+            now - 300,
+            "edge"
+        )),
+        "success"
+    );
 }
 
 #[test]
 fn a_captured_query_cannot_carry_another_body_but_a_retry_is_answered() {
     let w = world(true);
     let seen = hook(&w, 200, r#"{"type":"text","content":"first"}"#);
-    let genuine = push::build(w.sim.config(), Mode::Plain, &fixture("text"), 1_700_000_000, "cap", [0; 16]);
+    let genuine = push::build(
+        w.sim.config(),
+        Mode::Plain,
+        &fixture("text"),
+        1_700_000_000,
+        "cap",
+        [0; 16],
+    );
     let url = format!("/wx?{}", genuine.query);
     let first = w.send(Request::new("POST", &url).with_body(genuine.body.clone()));
     assert!(text(&first).contains("first"));
     // The same query with a forged body (in anybody's name) is refused...
-    let forged = genuine.body.replace("你好 wxmp", "transfer everything").replace("7300000000000000001", "1");
+    let forged = genuine
+        .body
+        .replace("你好 wxmp", "transfer everything")
+        .replace("7300000000000000001", "1");
     assert_ne!(forged, genuine.body);
     let r = w.send(Request::new("POST", &url).with_body(forged));
     assert_eq!(

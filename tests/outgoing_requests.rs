@@ -4,6 +4,9 @@
 //! answers with a canned response, and the test checks the typed result.
 //! The simulator's call counts (elsewhere) say how often; these say what.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod support;
 
 use std::collections::{HashMap, VecDeque};
@@ -169,7 +172,10 @@ fn classic_token_is_a_get_with_the_credentials_in_the_query() {
         None,
         json!({ "access_token": "AT1", "expires_in": 7200 }),
     ));
-    assert_eq!(credentials::access_token(&rig.env()).unwrap().0.secret(), "AT1");
+    assert_eq!(
+        credentials::access_token(&rig.env()).unwrap().0.secret(),
+        "AT1"
+    );
     rig.script.assert_done();
 }
 
@@ -182,7 +188,10 @@ fn a_rejected_stable_token_handed_back_again_is_force_refreshed() {
     rig.script
         .expect(stable_token(false, "AT1"))
         .expect(stable_token(true, "AT2"));
-    assert_eq!(credentials::access_token(&rig.env()).unwrap().0.secret(), "AT2");
+    assert_eq!(
+        credentials::access_token(&rig.env()).unwrap().0.secret(),
+        "AT2"
+    );
     rig.script.assert_done();
 }
 
@@ -195,7 +204,10 @@ fn the_jsapi_ticket_is_fetched_with_the_cached_token() {
         None,
         json!({ "errcode": 0, "errmsg": "ok", "ticket": "TK1", "expires_in": 7200 }),
     ));
-    assert_eq!(credentials::jsapi_ticket(&rig.env()).unwrap().secret(), "TK1");
+    assert_eq!(
+        credentials::jsapi_ticket(&rig.env()).unwrap().secret(),
+        "TK1"
+    );
     rig.script.assert_done();
 }
 
@@ -219,7 +231,11 @@ fn a_code_is_exchanged_with_appid_secret_code_and_grant_type() {
     ));
     let g = userinfo::exchange_code(&rig.env(), "CODE1").unwrap();
     assert_eq!(
-        (g.openid.as_str(), g.access_token.secret(), g.refresh_token.secret()),
+        (
+            g.openid.as_str(),
+            g.access_token.secret(),
+            g.refresh_token.secret()
+        ),
         ("OPENID", "UAT", "RT")
     );
     rig.script.assert_done();
@@ -230,7 +246,9 @@ fn a_grant_is_refreshed_with_appid_and_refresh_token_only() {
     let rig = Rig::new(|_| {});
     rig.script.expect(api(
         Method::Get,
-        &format!("/sns/oauth2/refresh_token?appid={APP_ID}&grant_type=refresh_token&refresh_token=RT0"),
+        &format!(
+            "/sns/oauth2/refresh_token?appid={APP_ID}&grant_type=refresh_token&refresh_token=RT0"
+        ),
         None,
         grant("snsapi_userinfo"),
     ));

@@ -4,6 +4,9 @@
 //! Each key family's bound is in docs/operate.md; this floods the routes
 //! and checks the store stays under them, with a real login in between.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod support;
 
 use support::*;
@@ -16,8 +19,7 @@ const USED_SLOT_BYTES: usize = 120;
 const ONE_LOGIN_BYTES: usize = 2_048;
 
 fn store_bytes(w: &World) -> usize {
-    w.kv
-        .keys()
+    w.kv.keys()
         .iter()
         .map(|k| k.len() + w.kv.raw(k).map_or(0, |v| v.len()))
         .sum()
@@ -45,13 +47,25 @@ fn floods_of_logins_and_callbacks_leave_the_store_bounded() {
     let long = format!("/{}", "a".repeat(900));
     for i in 0..100_000 {
         let return_to = if i % 2 == 0 { &huge } else { &long };
-        let r = w.get(&format!("/oauth/login?scope=snsapi_userinfo&return_to={return_to}"));
+        let r = w.get(&format!(
+            "/oauth/login?scope=snsapi_userinfo&return_to={return_to}"
+        ));
         assert_eq!(r.status, if i % 2 == 0 { 400 } else { 302 }, "login {i}");
         if i == 50_000 {
             real_login(&w);
         }
     }
-    assert_eq!(w.kv.keys().iter().filter(|k| !k.contains(":session") && !k.contains(":user-sessions") && !k.contains(":login-used")).count(), 0, "{:?}", w.kv.keys());
+    assert_eq!(
+        w.kv.keys()
+            .iter()
+            .filter(|k| !k.contains(":session")
+                && !k.contains(":user-sessions")
+                && !k.contains(":login-used"))
+            .count(),
+        0,
+        "{:?}",
+        w.kv.keys()
+    );
     // 100,000 forged callbacks: refused before the store is touched.
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     for i in 0..100_000 {
@@ -60,7 +74,10 @@ fn floods_of_logins_and_callbacks_leave_the_store_bounded() {
         seed ^= seed << 17;
         let state = format!("{:016x}", seed).repeat(5);
         let r = w.get(&format!("/oauth/callback?code=c{i}&state={state}"));
-        assert_eq!((r.status, json(&r)["error"].as_str()), (400, Some("invalid_state")));
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (400, Some("invalid_state"))
+        );
     }
     // 10,000 callbacks with the attacker's own valid states and cookies
     // (bogus codes): each uses up its state, in bounded slots.
@@ -69,7 +86,10 @@ fn floods_of_logins_and_callbacks_leave_the_store_bounded() {
         let start = w.get("/oauth/login");
         jar.absorb(&start);
         let state = query_of(&location(&start), "state").unwrap();
-        let r = w.send(jar.on(Request::new("GET", &format!("/oauth/callback?code=bogus{i}&state={state}"))));
+        let r = w.send(jar.on(Request::new(
+            "GET",
+            &format!("/oauth/callback?code=bogus{i}&state={state}"),
+        )));
         assert_eq!(r.status, 302, "{i}");
     }
     let keys = w.kv.keys();
@@ -77,9 +97,17 @@ fn floods_of_logins_and_callbacks_leave_the_store_bounded() {
     let used = keys.iter().filter(|k| k.contains(":login-used:")).count();
     assert_eq!(sessions, 1, "only the real login's session");
     assert!(used <= USED_STATE_SLOTS as usize, "{used} used-state slots");
-    assert_eq!(keys.len(), sessions + 1 + used, "a session, its user index and used-state slots: {keys:?}");
+    assert_eq!(
+        keys.len(),
+        sessions + 1 + used,
+        "a session, its user index and used-state slots: {keys:?}"
+    );
     let bound = USED_STATE_SLOTS as usize * USED_SLOT_BYTES + ONE_LOGIN_BYTES;
-    assert!(store_bytes(&w) <= bound, "{} bytes > {bound}", store_bytes(&w));
+    assert!(
+        store_bytes(&w) <= bound,
+        "{} bytes > {bound}",
+        store_bytes(&w)
+    );
     // The real user is still logged in, and can log in again.
     real_login(&w);
 }
@@ -88,7 +116,11 @@ fn floods_of_logins_and_callbacks_leave_the_store_bounded() {
 fn a_user_logging_in_again_and_again_holds_at_most_five_sessions() {
     let w = World::new();
     let jars: Vec<Jar> = (0..50).map(|_| real_login(&w)).collect();
-    let sessions = w.kv.keys().iter().filter(|k| k.contains(":session:")).count();
+    let sessions =
+        w.kv.keys()
+            .iter()
+            .filter(|k| k.contains(":session:"))
+            .count();
     assert_eq!(sessions, 5);
     // The five newest still work; the oldest were ended.
     let live: Vec<u16> = jars
@@ -105,7 +137,13 @@ fn an_expired_session_leaves_the_store_when_it_is_read() {
     let jar = real_login(&w);
     w.clock.advance(7 * 24 * 3600 * 1000);
     assert_eq!(w.send(jar.on(Request::new("GET", "/api/me"))).status, 401);
-    assert_eq!(w.kv.keys().iter().filter(|k| k.contains(":session:")).count(), 0);
+    assert_eq!(
+        w.kv.keys()
+            .iter()
+            .filter(|k| k.contains(":session:"))
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -122,12 +160,23 @@ fn a_refresh_through_failures_and_takeovers_leaves_no_lease_behind() {
         3,
     );
     for _ in 0..3 {
-        assert_eq!(w.get("/jssdk/config?url=https%3A%2F%2Fm.example.com%2F").status, 502);
+        assert_eq!(
+            w.get("/jssdk/config?url=https%3A%2F%2Fm.example.com%2F")
+                .status,
+            502
+        );
         w.clock.advance(1_000);
     }
-    assert_eq!(w.get("/jssdk/config?url=https%3A%2F%2Fm.example.com%2F").status, 200);
+    assert_eq!(
+        w.get("/jssdk/config?url=https%3A%2F%2Fm.example.com%2F")
+            .status,
+        200
+    );
     let mut keys = w.kv.keys();
     keys.sort();
     let app = &w.sim.config().app_id;
-    assert_eq!(keys, [format!("wxmp:{app}:ticket"), format!("wxmp:{app}:token")]);
+    assert_eq!(
+        keys,
+        [format!("wxmp:{app}:ticket"), format!("wxmp:{app}:token")]
+    );
 }

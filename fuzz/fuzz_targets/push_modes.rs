@@ -61,7 +61,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(m) = open(&rules, &query, wire.as_bytes()) {
         let ts: u64 = timestamp.parse().expect("only numeric timestamps open");
         assert!(ts.abs_diff(NOW) <= MAX_PUSH_SKEW_SECS, "{ts}");
-        assert!(mode != MessageMode::Safe || encrypted, "plaintext opened in safe mode");
+        assert!(
+            mode != MessageMode::Safe || encrypted,
+            "plaintext opened in safe mode"
+        );
         assert_eq!(m.encrypted, encrypted);
         if encrypted {
             let again = wxmp::core::xml::parse(&body).expect("what opened parses");

@@ -22,33 +22,33 @@ use crate::stats::StatsRegistry;
 use crate::variables;
 
 /// Bytes of memory (and of tables) kept mapped per pooled instance slot.
-pub const KEEP_RESIDENT_BYTES: usize = 1 << 20;
+pub(crate) const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 
 /// A component ready to serve.
-pub struct Served {
+pub(crate) struct Served {
     /// Pre-instantiated component.
-    pub pre: ProxyPre<HostState>,
+    pub(crate) pre: ProxyPre<HostState>,
     /// Shared per-request context.
-    pub shared: Arc<ComponentShared>,
+    pub(crate) shared: Arc<ComponentShared>,
 }
 
 /// Everything needed to answer requests.
-pub struct App {
+pub(crate) struct App {
     /// The engine (its epoch is ticked for time limits).
-    pub engine: Engine,
+    pub(crate) engine: Engine,
     /// The manifest.
-    pub manifest: Manifest,
+    pub(crate) manifest: Manifest,
     /// Components by id.
-    pub components: HashMap<String, Served>,
+    pub(crate) components: HashMap<String, Served>,
     /// Opened stores by label (for the banner).
-    pub stores: Arc<BTreeMap<String, Backend>>,
+    pub(crate) stores: Arc<BTreeMap<String, Backend>>,
     /// Request timings, summarised at shutdown.
-    pub stats: StatsRegistry,
+    pub(crate) stats: StatsRegistry,
 }
 
 /// Builds the engine: component model, async, epoch interruption, and a
 /// pool of `max_instances` instance slots.
-pub fn engine(max_instances: u32) -> Result<Engine> {
+pub(crate) fn engine(max_instances: u32) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
@@ -83,7 +83,7 @@ fn ax<T>(r: wasmtime::Result<T>) -> Result<T> {
 
 /// Loads `manifest` with `values` for its variables and `store_specs` for
 /// its stores, compiling through the cache in `cache_dir`.
-pub async fn load(
+pub(crate) async fn load(
     engine: Engine,
     manifest: Manifest,
     values: &HashMap<String, String>,

@@ -67,7 +67,11 @@ pub(crate) fn private_dir(dir: &Path) -> Result<&Path> {
         bail!("{} is not owned by this user", dir.display());
     }
     if meta.mode() & 0o022 != 0 {
-        bail!("{} is writable by others (mode {:o})", dir.display(), meta.mode() & 0o777);
+        bail!(
+            "{} is writable by others (mode {:o})",
+            dir.display(),
+            meta.mode() & 0o777
+        );
     }
     Ok(dir)
 }
@@ -155,7 +159,10 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         std::fs::write(&file, &bytes).unwrap();
-        assert!(load(&engine, dir, &key).unwrap_err().to_string().contains("checksum"));
+        assert!(load(&engine, dir, &key)
+            .unwrap_err()
+            .to_string()
+            .contains("checksum"));
         // No temporary files left behind.
         let names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -170,6 +177,9 @@ mod tests {
         let dir = tmp.path().join("shared");
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(private_dir(&dir).unwrap_err().to_string().contains("writable by others"));
+        assert!(private_dir(&dir)
+            .unwrap_err()
+            .to_string()
+            .contains("writable by others"));
     }
 }

@@ -76,7 +76,10 @@ impl Default for Limits {
 pub(crate) fn raise_open_files() -> Option<u64> {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut limit = getrlimit(Resource::Nofile);
-    if limit.maximum.is_some_and(|max| limit.current.is_none_or(|cur| cur < max)) {
+    if limit
+        .maximum
+        .is_some_and(|max| limit.current.is_none_or(|cur| cur < max))
+    {
         limit.current = limit.maximum;
         let _ = setrlimit(Resource::Nofile, limit);
     }
@@ -99,9 +102,10 @@ mod tests {
         let parsed = Wrapper::try_parse_from(["x"]).unwrap().limits;
         assert_eq!(parsed, Limits::default());
         assert_eq!(parsed.request_timeout(), Duration::from_secs(30));
-        let custom = Wrapper::try_parse_from(["x", "--request-timeout", "5", "--max-instances", "3"])
-            .unwrap()
-            .limits;
+        let custom =
+            Wrapper::try_parse_from(["x", "--request-timeout", "5", "--max-instances", "3"])
+                .unwrap()
+                .limits;
         assert_eq!((custom.request_timeout_secs, custom.max_instances), (5, 3));
     }
 

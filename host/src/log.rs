@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// How much to say (`--log error|warn|info|debug`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Level {
+pub(crate) enum Level {
     /// Failures only.
     Error,
     /// Refusals and degraded operation.
@@ -44,12 +44,12 @@ impl Inner {
 
 /// A cheap, cloneable logger.
 #[derive(Clone)]
-pub struct Log(Arc<Inner>);
+pub(crate) struct Log(Arc<Inner>);
 
 impl Log {
     /// Logs at `level` and below; starts the thread that writes buffered
     /// lines (it ends when the last clone is dropped).
-    pub fn new(level: Level) -> Self {
+    pub(crate) fn new(level: Level) -> Self {
         let inner = Arc::new(Inner {
             level,
             pending: Mutex::new(Vec::new()),
@@ -83,27 +83,27 @@ impl Log {
     }
 
     /// Writes out buffered lines now (at shutdown).
-    pub fn flush(&self) {
+    pub(crate) fn flush(&self) {
         self.0.flush();
     }
 
     /// An error line.
-    pub fn error(&self, line: &str) {
+    pub(crate) fn error(&self, line: &str) {
         self.write(Level::Error, line);
     }
 
     /// A warning line.
-    pub fn warn(&self, line: &str) {
+    pub(crate) fn warn(&self, line: &str) {
         self.write(Level::Warn, line);
     }
 
     /// An info line.
-    pub fn info(&self, line: &str) {
+    pub(crate) fn info(&self, line: &str) {
         self.write(Level::Info, line);
     }
 
     /// A debug line.
-    pub fn debug(&self, line: &str) {
+    pub(crate) fn debug(&self, line: &str) {
         self.write(Level::Debug, line);
     }
 }

@@ -261,6 +261,11 @@ mod tests {
         );
         assert!(!o.sandbox);
         assert_eq!(o.log, Level::Info);
+        assert_eq!(
+            o.cache_dir.as_deref(),
+            Some(Path::new("/var/cache/wxmp-host"))
+        );
+        assert_eq!(o.limits, limits::Limits::default());
         let env = std::fs::read_to_string(repo().join("deploy/systemd/wxmp.env.example")).unwrap();
         for line in env.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
             let name = line
@@ -303,6 +308,8 @@ mod tests {
         assert_eq!(o.runtime_config_file, None);
         assert!(!o.sandbox);
         assert_eq!(o.log, Level::Info);
+        assert_eq!(o.cache_dir, None);
+        assert_eq!(o.limits, limits::Limits::default());
         for spelling in ["-f", "--from", "--file", "--from-file"] {
             let o = up_args(&["up", spelling, "a/spin.toml"]).unwrap();
             assert_eq!(o.manifest, Path::new("a/spin.toml"), "{spelling}");

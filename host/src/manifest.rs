@@ -11,44 +11,44 @@ use serde::Deserialize;
 /// A declared application variable.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct VariableDecl {
+pub(crate) struct VariableDecl {
     /// Must have a value at start-up.
     #[serde(default)]
-    pub required: bool,
+    pub(crate) required: bool,
     /// Used when nothing else provides a value.
     #[serde(default)]
-    pub default: Option<String>,
+    pub(crate) default: Option<String>,
     /// Never printed.
     #[serde(default)]
-    pub secret: bool,
+    pub(crate) secret: bool,
     /// Free text.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 /// One `[[trigger.http]]`.
 #[derive(Clone, Debug, Deserialize)]
-pub struct HttpTrigger {
+pub(crate) struct HttpTrigger {
     /// `/...`, `/prefix/...` or an exact path.
-    pub route: String,
+    pub(crate) route: String,
     /// The component id.
-    pub component: String,
+    pub(crate) component: String,
 }
 
 /// One `[component.<id>]`.
 #[derive(Clone, Debug, Deserialize)]
-pub struct ComponentDecl {
+pub(crate) struct ComponentDecl {
     /// Path to the `.wasm`, relative to the manifest.
-    pub source: String,
+    pub(crate) source: String,
     /// Outbound HTTP allow-list, possibly with `{{ variable }}` templates.
     #[serde(default)]
-    pub allowed_outbound_hosts: Vec<String>,
+    pub(crate) allowed_outbound_hosts: Vec<String>,
     /// Key-value store labels the component may open.
     #[serde(default)]
-    pub key_value_stores: Vec<String>,
+    pub(crate) key_value_stores: Vec<String>,
     /// Component variables: name → template over application variables.
     #[serde(default)]
-    pub variables: BTreeMap<String, String>,
+    pub(crate) variables: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,22 +75,22 @@ struct Raw {
 
 /// A parsed and checked manifest.
 #[derive(Clone, Debug)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// The application's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The directory relative paths are resolved against.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Application variables.
-    pub variables: BTreeMap<String, VariableDecl>,
+    pub(crate) variables: BTreeMap<String, VariableDecl>,
     /// HTTP triggers, in manifest order.
-    pub triggers: Vec<HttpTrigger>,
+    pub(crate) triggers: Vec<HttpTrigger>,
     /// Components by id.
-    pub components: BTreeMap<String, ComponentDecl>,
+    pub(crate) components: BTreeMap<String, ComponentDecl>,
 }
 
 impl Manifest {
     /// Reads and checks `path`.
-    pub fn load(path: &Path) -> Result<Self> {
+    pub(crate) fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -98,7 +98,7 @@ impl Manifest {
     }
 
     /// Parses manifest text; `dir` anchors relative paths.
-    pub fn parse(text: &str, dir: &Path) -> Result<Self> {
+    pub(crate) fn parse(text: &str, dir: &Path) -> Result<Self> {
         let raw: Raw = toml::from_str(text).context("not a valid Spin manifest")?;
         if raw.spin_manifest_version != 2 {
             bail!(
@@ -139,13 +139,13 @@ impl Manifest {
     }
 
     /// The component source path, resolved against the manifest directory.
-    pub fn source_path(&self, component: &ComponentDecl) -> PathBuf {
+    pub(crate) fn source_path(&self, component: &ComponentDecl) -> PathBuf {
         self.dir.join(&component.source)
     }
 
     /// The component id serving `path`: the longest matching route wins,
     /// `/prefix/...` matching the prefix and everything below it.
-    pub fn route(&self, path: &str) -> Option<&str> {
+    pub(crate) fn route(&self, path: &str) -> Option<&str> {
         self.triggers
             .iter()
             .filter_map(|t| route_match_len(&t.route, path).map(|len| (len, t.component.as_str())))
@@ -166,7 +166,7 @@ fn route_match_len(route: &str, path: &str) -> Option<usize> {
 }
 
 /// Spin's rule: lowercase letters, digits and underscores, starting with a letter.
-pub fn check_variable_name(name: &str) -> Result<()> {
+pub(crate) fn check_variable_name(name: &str) -> Result<()> {
     let ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && name
             .chars()

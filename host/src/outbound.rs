@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 /// One allowed destination.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AllowedHost {
+pub(crate) struct AllowedHost {
     scheme: Option<String>,
     host: String,
     port: Option<u16>,
@@ -14,7 +14,7 @@ pub struct AllowedHost {
 
 impl AllowedHost {
     /// Parses one rendered entry.
-    pub fn parse(entry: &str) -> Result<Self> {
+    pub(crate) fn parse(entry: &str) -> Result<Self> {
         let Some((scheme, rest)) = entry.split_once("://") else {
             bail!("allowed_outbound_hosts entry {entry:?} needs a scheme, e.g. https://api.weixin.qq.com");
         };
@@ -66,11 +66,11 @@ impl AllowedHost {
 
 /// A component's whole allow-list.
 #[derive(Clone, Debug, Default)]
-pub struct OutboundPolicy(Vec<AllowedHost>);
+pub(crate) struct OutboundPolicy(Vec<AllowedHost>);
 
 impl OutboundPolicy {
     /// Parses rendered entries; empty ones (an unset variable) are skipped.
-    pub fn parse(entries: &[String]) -> Result<Self> {
+    pub(crate) fn parse(entries: &[String]) -> Result<Self> {
         entries
             .iter()
             .map(|e| e.trim())
@@ -81,7 +81,7 @@ impl OutboundPolicy {
     }
 
     /// True when a request to `uri` may leave the host.
-    pub fn allows(&self, uri: &http::Uri) -> bool {
+    pub(crate) fn allows(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme_str().unwrap_or("https");
         let Some(host) = uri.host() else { return false };
         let port = uri

@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 /// Where one store label lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreSpec {
+pub(crate) enum StoreSpec {
     /// In this process only.
     Memory,
     /// A SQLite file.
@@ -50,12 +50,15 @@ struct Raw {
 }
 
 /// The default store: SQLite beside the manifest.
-pub fn default_store(manifest_dir: &Path) -> StoreSpec {
+pub(crate) fn default_store(manifest_dir: &Path) -> StoreSpec {
     StoreSpec::Sqlite(manifest_dir.join(".spin").join("sqlite_key_value.db"))
 }
 
 /// Reads the store table of a runtime config (`None`: no file given).
-pub fn load(file: Option<&Path>, manifest_dir: &Path) -> Result<BTreeMap<String, StoreSpec>> {
+pub(crate) fn load(
+    file: Option<&Path>,
+    manifest_dir: &Path,
+) -> Result<BTreeMap<String, StoreSpec>> {
     let mut stores = BTreeMap::from([("default".to_owned(), default_store(manifest_dir))]);
     let Some(file) = file else { return Ok(stores) };
     let text =

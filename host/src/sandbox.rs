@@ -11,20 +11,20 @@ use wxmp_sim::server::SimServer;
 use wxmp_sim::{Sim, SimConfig};
 
 /// The admin key printed in the banner, for `GET /api/token`.
-pub const ADMIN_KEY: &str = "sandbox-admin-key-0123456789";
+pub(crate) const ADMIN_KEY: &str = "sandbox-admin-key-0123456789";
 /// The server Token WeChat would sign pushes with.
-pub const SERVER_TOKEN: &str = "sandboxtoken";
+pub(crate) const SERVER_TOKEN: &str = "sandboxtoken";
 
 /// The running simulator and the variables that point wxmp at it.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     /// The simulator.
-    pub server: SimServer,
+    pub(crate) server: SimServer,
     /// Variable overrides.
-    pub overrides: HashMap<String, String>,
+    pub(crate) overrides: HashMap<String, String>,
 }
 
 /// Starts the simulator and prepares variables for serving on `listen`.
-pub async fn start(listen: SocketAddr) -> Result<Sandbox> {
+pub(crate) async fn start(listen: SocketAddr) -> Result<Sandbox> {
     let sim = Arc::new(Sim::new(SimConfig::default()));
     let server =
         wxmp_sim::server::start("127.0.0.1:0".parse().expect("static address"), sim.clone())

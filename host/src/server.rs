@@ -281,10 +281,16 @@ async fn serve_request(
             return Ok(closing(host_error(
                 408,
                 "body_timeout",
-                &format!("the body did not arrive within {} s", limits.body_timeout_secs),
+                &format!(
+                    "the body did not arrive within {} s",
+                    limits.body_timeout_secs
+                ),
             )))
         }
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             return Ok(closing(host_error(
                 413,
                 "payload_too_large",
@@ -313,8 +319,10 @@ async fn serve_request(
 /// The answer with `Connection: close`: the rest of an unread body must
 /// not be taken for the next request.
 fn closing(mut r: Response<Body>) -> Response<Body> {
-    r.headers_mut()
-        .insert("connection", hyper::header::HeaderValue::from_static("close"));
+    r.headers_mut().insert(
+        "connection",
+        hyper::header::HeaderValue::from_static("close"),
+    );
     r
 }
 
@@ -373,7 +381,10 @@ where
         let scheduled = Instant::now();
         let proxy = match pre.instantiate_async(&mut store).await {
             Ok(proxy) => proxy,
-            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+            Err(e)
+                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                    .is_some() =>
+            {
                 return Err(Refused::Busy);
             }
             Err(e) => return Err(Refused::Failed(e.into())),

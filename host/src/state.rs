@@ -16,23 +16,23 @@ use crate::log::Log;
 use crate::outbound::OutboundPolicy;
 
 /// What every request of one component shares.
-pub struct ComponentShared {
+pub(crate) struct ComponentShared {
     /// The component id.
-    pub id: String,
+    pub(crate) id: String,
     /// Component variables, rendered.
-    pub variables: HashMap<String, String>,
+    pub(crate) variables: HashMap<String, String>,
     /// Labels the component may open.
-    pub allowed_stores: HashSet<String>,
+    pub(crate) allowed_stores: HashSet<String>,
     /// Every configured store.
-    pub stores: Arc<BTreeMap<String, Backend>>,
+    pub(crate) stores: Arc<BTreeMap<String, Backend>>,
     /// Outbound allow-list.
-    pub outbound: Arc<OutboundPolicy>,
+    pub(crate) outbound: Arc<OutboundPolicy>,
     /// The log.
-    pub log: Log,
+    pub(crate) log: Log,
 }
 
 /// A request's store data.
-pub struct HostState {
+pub(crate) struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     /// Resources handed to the guest (WASI's, wasi-http's, buckets, CAS handles).
@@ -44,7 +44,7 @@ pub struct HostState {
 
 impl HostState {
     /// Fresh state for one request.
-    pub fn new(shared: Arc<ComponentShared>) -> Self {
+    pub(crate) fn new(shared: Arc<ComponentShared>) -> Self {
         let wasi = WasiCtx::builder().inherit_stderr().build();
         let hooks = OutboundHooks::new(shared.outbound.clone(), shared.log.clone());
         Self {

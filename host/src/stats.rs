@@ -13,7 +13,7 @@ const SUB: usize = 1 << SUB_BITS;
 const POWERS: usize = 40;
 
 /// A histogram of durations.
-pub struct Histogram {
+pub(crate) struct Histogram {
     buckets: Vec<AtomicU64>,
     count: AtomicU64,
     sum_ns: AtomicU64,
@@ -31,7 +31,7 @@ impl Default for Histogram {
 
 impl Histogram {
     /// Counts one duration.
-    pub fn record(&self, d: Duration) {
+    pub(crate) fn record(&self, d: Duration) {
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
         self.buckets[bucket(ns).min(POWERS * SUB - 1)].fetch_add(1, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
@@ -39,18 +39,18 @@ impl Histogram {
     }
 
     /// How many durations were counted.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
 
     /// The mean, in microseconds.
-    pub fn mean_us(&self) -> f64 {
+    pub(crate) fn mean_us(&self) -> f64 {
         let n = self.count().max(1);
         self.sum_ns.load(Ordering::Relaxed) as f64 / n as f64 / 1000.0
     }
 
     /// The `q` quantile (0..=1), in microseconds, to the bucket's resolution.
-    pub fn quantile_us(&self, q: f64) -> f64 {
+    pub(crate) fn quantile_us(&self, q: f64) -> f64 {
         let n = self.count();
         if n == 0 {
             return 0.0;
@@ -77,7 +77,7 @@ impl Histogram {
     }
 
     /// `p50 A µs, p99 B µs, mean C µs`.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "p50 {:.1} µs, p99 {:.1} µs, mean {:.1} µs",
             self.quantile_us(0.5),
@@ -110,23 +110,23 @@ fn midpoint(i: usize) -> f64 {
 
 /// One serving thread's request timings.
 #[derive(Default)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Store creation and instantiation from the pre-instantiated component.
-    pub instantiate: Histogram,
+    pub(crate) instantiate: Histogram,
     /// The guest's `incoming-handler.handle`, until it returns.
-    pub handle: Histogram,
+    pub(crate) handle: Histogram,
     /// Dropping the store: the instance's memory reset for its next use.
-    pub release: Histogram,
+    pub(crate) release: Histogram,
 }
 
 /// Every serving thread's timings. Each thread records into its own shard,
 /// so requests on different cores never contend for a counter's cache line.
 #[derive(Default)]
-pub struct StatsRegistry(std::sync::Mutex<Vec<std::sync::Arc<Stats>>>);
+pub(crate) struct StatsRegistry(std::sync::Mutex<Vec<std::sync::Arc<Stats>>>);
 
 impl StatsRegistry {
     /// A new shard for one serving thread.
-    pub fn shard(&self) -> std::sync::Arc<Stats> {
+    pub(crate) fn shard(&self) -> std::sync::Arc<Stats> {
         let shard = std::sync::Arc::<Stats>::default();
         self.0
             .lock()
@@ -136,7 +136,7 @@ impl StatsRegistry {
     }
 
     /// The shutdown line over every shard, or `None` when nothing ran.
-    pub fn summary(&self) -> Option<String> {
+    pub(crate) fn summary(&self) -> Option<String> {
         let all = Stats::default();
         let mut per_thread = Vec::new();
         for shard in self.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {

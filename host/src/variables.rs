@@ -11,7 +11,7 @@ use crate::manifest::VariableDecl;
 /// Resolves every application variable: an override (sandbox), then the
 /// environment, then the default. A required variable without a value
 /// stops start-up, named.
-pub fn resolve(
+pub(crate) fn resolve(
     decls: &BTreeMap<String, VariableDecl>,
     env: impl Fn(&str) -> Option<String>,
     overrides: &HashMap<String, String>,
@@ -48,7 +48,7 @@ pub fn resolve(
 }
 
 /// Renders `{{ name }}` placeholders (spaces optional) from `values`.
-pub fn render(template: &str, values: &HashMap<String, String>) -> Result<String> {
+pub(crate) fn render(template: &str, values: &HashMap<String, String>) -> Result<String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {

@@ -1,6 +1,9 @@
 //! The shared token cache across requests, processes and restarts: exact
 //! upstream call counts at the simulator.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use std::net::SocketAddr;

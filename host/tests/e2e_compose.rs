@@ -2,6 +2,9 @@
 //! wxmp-host: its own HTTP handler calls wxmp's jssdk, oauth and verify
 //! exports, and the answers check out against wxmp-sim.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use common::*;

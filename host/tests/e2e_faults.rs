@@ -1,6 +1,9 @@
 //! Faults through wxmp-host: the store going away and coming back, WeChat's
 //! main API host unreachable, and a lease holder dying mid-refresh.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! wxmp-host itself: refusing to start without required variables,
 //! enforcing allowed_outbound_hosts, logging without secrets, sandbox mode.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use std::time::Duration;

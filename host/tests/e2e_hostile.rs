@@ -4,6 +4,9 @@
 //! floods on the real backends. Every answer is JSON, never a 500, and a
 //! normal client keeps being served.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -70,7 +73,10 @@ fn outcome(mut s: TcpStream, within: Duration) -> u16 {
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);
-    text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -79,7 +85,9 @@ fn thousands_of_slow_sockets_do_not_starve_a_normal_client() {
     raise_open_files();
     let sim = SimHandle::start();
     let mut cfg = HostConfig::new(&sim, Store::Memory);
-    cfg.args = ["--header-timeout", "4", "--body-timeout", "4"].map(String::from).to_vec();
+    cfg.args = ["--header-timeout", "4", "--body-timeout", "4"]
+        .map(String::from)
+        .to_vec();
     let host = Host::start(cfg);
     let page = format!("/jssdk/config?url={}", enc("https://m.example.com/p"));
     assert_eq!(host.get(&page).status, 200, "warm: token and ticket cached");
@@ -87,7 +95,11 @@ fn thousands_of_slow_sockets_do_not_starve_a_normal_client() {
     // 1,000 sockets trickle their headers, 1,000 declare a 64 KiB body and
     // send one byte of it (the shape of the attack that starved every
     // instance before).
-    let slow_heads = stalled(&host, 1_000, b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ");
+    let slow_heads = stalled(
+        &host,
+        1_000,
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ",
+    );
     let slow_bodies = stalled(
         &host,
         1_000,
@@ -95,13 +107,20 @@ fn thousands_of_slow_sockets_do_not_starve_a_normal_client() {
     );
     let mut worst = Duration::ZERO;
     for i in 0..40 {
-        let path = if i % 2 == 0 { "/healthz" } else { page.as_str() };
+        let path = if i % 2 == 0 {
+            "/healthz"
+        } else {
+            page.as_str()
+        };
         let started = Instant::now();
         let r = host.get(path);
         worst = worst.max(started.elapsed());
         assert_eq!(r.status, 200, "{path}: {}", r.text());
     }
-    assert!(worst < Duration::from_secs(1), "a normal request took {worst:?}");
+    assert!(
+        worst < Duration::from_secs(1),
+        "a normal request took {worst:?}"
+    );
 
     // The stalled ones are let go at their deadlines: slow heads closed,
     // slow bodies answered 408 JSON (and never an instance, never a 500).
@@ -124,14 +143,18 @@ fn idle_keep_alive_connections_are_closed_at_the_header_deadline() {
     cfg.args = ["--header-timeout", "2"].map(String::from).to_vec();
     let host = Host::start(cfg);
     let mut s = TcpStream::connect(host.addr).unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
     let mut first = [0u8; 12];
     s.read_exact(&mut first).unwrap();
     assert_eq!(&first, b"HTTP/1.1 200");
     let started = Instant::now();
     assert_eq!(outcome(s, Duration::from_secs(10)), 0);
     let idle = started.elapsed();
-    assert!(idle >= Duration::from_millis(1_500) && idle < Duration::from_secs(5), "{idle:?}");
+    assert!(
+        idle >= Duration::from_millis(1_500) && idle < Duration::from_secs(5),
+        "{idle:?}"
+    );
 }
 
 #[test]
@@ -147,16 +170,30 @@ fn a_guest_stuck_in_a_loop_is_ended_at_the_deadline() {
     std::thread::sleep(Duration::from_millis(300));
     let quick = Instant::now();
     assert_eq!(host.get("/ok").text(), "ok");
-    assert!(quick.elapsed() < Duration::from_millis(500), "{:?}", quick.elapsed());
+    assert!(
+        quick.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        quick.elapsed()
+    );
     let r = looping.join().unwrap();
     let took = started.elapsed();
-    assert_eq!((r.status, r.json()["error"].as_str()), (504, Some("deadline")));
-    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "{took:?}");
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (504, Some("deadline"))
+    );
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
     // A guest that answers and then loops: the answer arrives at once, the
     // instance ends at the deadline.
     let started = Instant::now();
     assert_eq!(host.get("/late").text(), "late");
-    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -183,7 +220,9 @@ fn a_full_instance_pool_answers_503_busy_with_retry_after() {
 #[test]
 fn connections_over_the_cap_are_answered_503_and_closed() {
     let (host, _dir) = stuck_host(&["--max-connections", "8"]);
-    let held: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(host.addr).unwrap()).collect();
+    let held: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(host.addr).unwrap())
+        .collect();
     std::thread::sleep(Duration::from_millis(300));
     let r = try_request(host.addr, "GET", "/ok", &[], b"").unwrap();
     assert_eq!((r.status, r.json()["error"].as_str()), (503, Some("busy")));
@@ -240,18 +279,35 @@ fn safe_mode_refuses_plaintext_and_stale_or_replayed_pushes() {
     cfg.vars.remove("message_mode"); // an EncodingAESKey alone means safe mode
     cfg.vars.insert("message_webhook".into(), hook.url.clone());
     let host = Host::start(cfg);
-    let plain = sim_push(&sim, &host, serde_json::json!({"mode": "plain", "content": "a", "msg_id": 1}));
+    let plain = sim_push(
+        &sim,
+        &host,
+        serde_json::json!({"mode": "plain", "content": "a", "msg_id": 1}),
+    );
     assert_eq!(plain["status"], 403, "{plain}");
-    assert!(plain["body"].as_str().unwrap().contains("encryption_required"));
-    let safe = sim_push(&sim, &host, serde_json::json!({"mode": "safe", "content": "b", "msg_id": 2}));
-    assert_eq!((safe["status"].as_u64(), safe["body"].as_str()), (Some(200), Some("success")));
+    assert!(plain["body"]
+        .as_str()
+        .unwrap()
+        .contains("encryption_required"));
+    let safe = sim_push(
+        &sim,
+        &host,
+        serde_json::json!({"mode": "safe", "content": "b", "msg_id": 2}),
+    );
+    assert_eq!(
+        (safe["status"].as_u64(), safe["body"].as_str()),
+        (Some(200), Some("success"))
+    );
     // A stale push, signed and encrypted correctly, an hour old.
     let c = sim.sim.config();
     let then = SimHandle::now_ms() / 1000 - 3_600;
     let msg = wxmp_sim::push::text_message(c, 0, "old", then, 3);
     let p = wxmp_sim::push::build(c, wxmp_sim::push::Mode::Safe, &msg, then, "n3", [3; 16]);
     let r = host.send("POST", &format!("/wx?{}", p.query), &[], p.body.as_bytes());
-    assert_eq!((r.status, r.json()["error"].as_str()), (403, Some("stale_push")));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (403, Some("stale_push"))
+    );
     assert_eq!(hook.count(), 1);
 }
 
@@ -263,7 +319,10 @@ fn the_sandbox_refuses_a_public_address_unless_told() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("loopback only") && err.contains("--sandbox-on-public-address"), "{err}");
+    assert!(
+        err.contains("loopback only") && err.contains("--sandbox-on-public-address"),
+        "{err}"
+    );
     // The flag only goes with --sandbox.
     let out = host_command()
         .args(["up", "--sandbox-on-public-address"])
@@ -307,7 +366,10 @@ fn flood(host: &Host, real_login: impl Fn()) {
     let huge = format!("/{}", "%E4%B8%AD".repeat(680));
     let state = "0123456789abcdef".repeat(5);
     for i in 0..1_500 {
-        assert_eq!(host.get(&format!("/oauth/login?return_to={huge}")).status, 400);
+        assert_eq!(
+            host.get(&format!("/oauth/login?return_to={huge}")).status,
+            400
+        );
         assert_eq!(host.get("/oauth/login?return_to=/a").status, 302);
         let r = host.get(&format!("/oauth/callback?code=c{i}&state={state}"));
         assert_eq!(r.status, 400);
@@ -319,7 +381,11 @@ fn flood(host: &Host, real_login: impl Fn()) {
         let mut b = Browser::new(host);
         let start = b.get("/oauth/login");
         let s = query_of(&start.location(), "state").unwrap();
-        assert_eq!(b.get(&format!("/oauth/callback?code=bogus{i}&state={s}")).status, 302);
+        assert_eq!(
+            b.get(&format!("/oauth/callback?code=bogus{i}&state={s}"))
+                .status,
+            302
+        );
     }
 }
 
@@ -331,8 +397,14 @@ fn floods_leave_sqlite_and_redis_stores_bounded() {
     let db = dir.path().join("kv.db");
     let redis = Redis::start();
     for (store, usage) in [
-        (Store::Sqlite(db.clone()), Box::new(|| sqlite_usage(&db)) as Box<dyn Fn() -> (usize, usize)>),
-        (Store::Redis(redis.url.clone()), Box::new(|| redis_usage(&redis.url))),
+        (
+            Store::Sqlite(db.clone()),
+            Box::new(|| sqlite_usage(&db)) as Box<dyn Fn() -> (usize, usize)>,
+        ),
+        (
+            Store::Redis(redis.url.clone()),
+            Box::new(|| redis_usage(&redis.url)),
+        ),
     ] {
         let host = Host::start(HostConfig::new(&sim, store.clone()));
         let real = || {
@@ -397,9 +469,15 @@ impl Nginx {
             .expect("nginx not found: `cargo xtask test` installs it (apt-get install nginx)");
         let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         eventually(Duration::from_secs(10), "nginx", || {
-            try_request(addr, "GET", "/healthz", &[], b"").ok().filter(|r| r.status == 200)
+            try_request(addr, "GET", "/healthz", &[], b"")
+                .ok()
+                .filter(|r| r.status == 200)
         });
-        Self { child, addr, _dir: dir }
+        Self {
+            child,
+            addr,
+            _dir: dir,
+        }
     }
 }
 
@@ -420,9 +498,18 @@ fn the_shipped_nginx_config_shields_the_host_from_slow_clients() {
     let sim = SimHandle::start();
     let mut cfg = HostConfig::new(&sim, Store::Memory);
     // As if the host had no defences of its own: nginx must do the work.
-    cfg.args = ["--header-timeout", "600", "--body-timeout", "600", "--max-buffered-body", "0", "--max-instances", "50"]
-        .map(String::from)
-        .to_vec();
+    cfg.args = [
+        "--header-timeout",
+        "600",
+        "--body-timeout",
+        "600",
+        "--max-buffered-body",
+        "0",
+        "--max-instances",
+        "50",
+    ]
+    .map(String::from)
+    .to_vec();
     let host = Host::start(cfg);
     let nginx = Nginx::start(host.addr);
     let page = format!("/jssdk/config?url={}", enc("https://m.example.com/p"));
@@ -441,13 +528,20 @@ fn the_shipped_nginx_config_shields_the_host_from_slow_clients() {
     }
     let mut worst = Duration::ZERO;
     for i in 0..40 {
-        let path = if i % 2 == 0 { "/healthz" } else { page.as_str() };
+        let path = if i % 2 == 0 {
+            "/healthz"
+        } else {
+            page.as_str()
+        };
         let started = Instant::now();
         let r = request(nginx.addr, "GET", path, &[], b"");
         worst = worst.max(started.elapsed());
         assert_eq!(r.status, 200, "{path}: {}", r.text());
     }
-    assert!(worst < Duration::from_secs(1), "a normal request through nginx took {worst:?}");
+    assert!(
+        worst < Duration::from_secs(1),
+        "a normal request through nginx took {worst:?}"
+    );
     // None of the slow bodies reached wxmp-host: nginx holds them.
     assert!(!host.log().contains("POST /wx"), "{}", host.log());
     drop(slow);
@@ -459,7 +553,9 @@ fn the_shipped_nginx_config_shields_the_host_from_slow_clients() {
 fn the_components_own_body_deadline_ends_a_trickle() {
     let sim = SimHandle::start();
     let mut cfg = HostConfig::new(&sim, Store::Memory);
-    cfg.args = ["--max-buffered-body", "0", "--body-timeout", "600"].map(String::from).to_vec();
+    cfg.args = ["--max-buffered-body", "0", "--body-timeout", "600"]
+        .map(String::from)
+        .to_vec();
     let host = Host::start(cfg);
     let mut s = TcpStream::connect(host.addr).unwrap();
     s.write_all(b"POST /wx?signature=s&timestamp=1&nonce=n HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n<x")
@@ -470,7 +566,13 @@ fn the_components_own_body_deadline_ends_a_trickle() {
     let _ = s.read_to_end(&mut buf);
     let answer = String::from_utf8_lossy(&buf);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains("\"error\":\"body_timeout\"") && answer.contains("x-request-id"), "{answer}");
+    assert!(
+        answer.contains("\"error\":\"body_timeout\"") && answer.contains("x-request-id"),
+        "{answer}"
+    );
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(9) && took < Duration::from_secs(15), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
 }

@@ -1,6 +1,9 @@
 //! Message push through wxmp-host, with wxmp-sim acting as WeChat's pusher
 //! over loopback HTTP and a real webhook server.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -240,28 +243,14 @@ fn webhook_errors_wrong_appid_and_bad_msg_signature() {
         app_id: "wxSOMEONEELSE00000".into(),
         ..cfg.clone()
     };
-    let p = wxmp_sim::push::build(
-        &other,
-        wxmp_sim::push::Mode::Safe,
-        &msg,
-        now,
-        "n",
-        [0; 16],
-    );
+    let p = wxmp_sim::push::build(&other, wxmp_sim::push::Mode::Safe, &msg, now, "n", [0; 16]);
     let r = host.send("POST", &format!("/wx?{}", p.query), &[], p.body.as_bytes());
     assert_eq!(
         (r.status, r.json()["error"].as_str()),
         (400, Some("invalid_appid"))
     );
 
-    let p = wxmp_sim::push::build(
-        cfg,
-        wxmp_sim::push::Mode::Safe,
-        &msg,
-        now,
-        "n",
-        [0; 16],
-    );
+    let p = wxmp_sim::push::build(cfg, wxmp_sim::push::Mode::Safe, &msg, now, "n", [0; 16]);
     let tampered = p.query.replace("&msg_signature=", "&msg_signature=0");
     let r = host.send("POST", &format!("/wx?{tampered}"), &[], p.body.as_bytes());
     assert_eq!(

@@ -1,6 +1,9 @@
 //! Every route of the real component through wxmp-host, against wxmp-sim
 //! over loopback HTTP.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use common::*;
@@ -98,7 +101,10 @@ fn login_redirects_to_the_exact_authorize_url() {
         )
     );
     // public_url is https: the login cookie carries the __Host- prefix.
-    assert!(r.header("set-cookie").unwrap().starts_with("__Host-wxmp_login_"));
+    assert!(r
+        .header("set-cookie")
+        .unwrap()
+        .starts_with("__Host-wxmp_login_"));
 }
 
 #[test]
@@ -391,8 +397,14 @@ fn upstream_faults_become_502_and_504_json_with_their_own_codes_in_bounded_time(
                 host.log()
             );
             let log = host.log();
-            let line = log.lines().find(|l| l.contains(&format!("request_id={id} ")) && l.contains("errmsg")).unwrap_or_default();
-            assert!(line.contains("invalid ip 10.0.0.1, not in whitelist"), "{log}");
+            let line = log
+                .lines()
+                .find(|l| l.contains(&format!("request_id={id} ")) && l.contains("errmsg"))
+                .unwrap_or_default();
+            assert!(
+                line.contains("invalid ip 10.0.0.1, not in whitelist"),
+                "{log}"
+            );
         }
     }
 }

@@ -2,6 +2,9 @@
 //! of every route through wxmp-host, with every answer and every log line
 //! grepped for every secret and every token WeChat issued.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,9 @@
 //! Zero 500s, only expected statuses, flat memory, upstream calls far inside
 //! WeChat's limits. The summary goes to target/soak-summary.txt.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -130,13 +133,7 @@ fn soak_mixed_traffic_with_random_faults() {
                         5 => {
                             msg_id += 1;
                             let now = SimHandle::now_ms() / 1000;
-                            let xml = push::text_message(
-                                sim.sim.config(),
-                                0,
-                                "soak",
-                                now,
-                                msg_id,
-                            );
+                            let xml = push::text_message(sim.sim.config(), 0, "soak", now, msg_id);
                             let mode = if rng.below(2) == 0 {
                                 Mode::Plain
                             } else {

@@ -290,7 +290,14 @@ impl Sim {
         self.new_code(&mut st, user, scope, snapshot, now_ms)
     }
 
-    fn new_code(&self, st: &mut State, user: usize, scope: &str, snapshot: bool, now_ms: u64) -> String {
+    fn new_code(
+        &self,
+        st: &mut State,
+        user: usize,
+        scope: &str,
+        snapshot: bool,
+        now_ms: u64,
+    ) -> String {
         let code = self.mint(st, "code");
         st.codes.insert(
             code.clone(),

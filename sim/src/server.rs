@@ -113,7 +113,9 @@ async fn serve(
     if path.starts_with("/__sim/") && !peer.ip().is_loopback() {
         return Ok(to_hyper(SimResponse {
             status: 403,
-            ..SimResponse::json(&json!({ "error": "the control API answers loopback callers only" }))
+            ..SimResponse::json(
+                &json!({ "error": "the control API answers loopback callers only" }),
+            )
         }));
     }
     if path == "/__sim/push" && method == "POST" {
@@ -322,9 +324,9 @@ fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse 
             }
         }
         ("POST", "code") => match serde_json::from_slice::<CodeRequest>(body) {
-            Ok(c) => {
-                SimResponse::json(&json!({ "code": sim.issue_code(c.user, &c.scope, c.snapshot, now_ms()) }))
-            }
+            Ok(c) => SimResponse::json(
+                &json!({ "code": sim.issue_code(c.user, &c.scope, c.snapshot, now_ms()) }),
+            ),
             Err(e) => bad(e.to_string()),
         },
         ("GET", "config") => {

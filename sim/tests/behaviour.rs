@@ -1,6 +1,9 @@
 //! wxmp-sim behaves as WeChat documents: token semantics per mode, single-use
 //! codes, scopes, error shapes, counters and faults.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use wxmp_sim::{Fault, Reply, Sim, SimConfig, SimRequest, SimResponse};
 
 const T0: u64 = 1_700_000_000_000;
@@ -151,7 +154,10 @@ fn codes_are_single_use_and_expire_after_five_minutes() {
     assert!(g.get("unionid").is_none(), "{g}");
     assert!(g.get("is_snapshotuser").is_none());
     let code = s.issue_code(0, "snsapi_userinfo", false, T0);
-    assert_eq!(exchange(&code, T0)["unionid"], c.users[0].unionid.clone().unwrap());
+    assert_eq!(
+        exchange(&code, T0)["unionid"],
+        c.users[0].unionid.clone().unwrap()
+    );
     assert_eq!(exchange(&code, T0)["errcode"], 40163);
     let late = s.issue_code(0, "snsapi_base", false, T0);
     assert_eq!(exchange(&late, T0 + 301_000)["errcode"], 40029);
@@ -320,9 +326,26 @@ fn snapshot_page_users_get_virtual_flagged_ids() {
     // Through the authorize page too, and only for snsapi_userinfo.
     let authorize = |scope: &str| {
         let r = call(&s, "GET", &format!("/connect/oauth2/authorize?appid={}&redirect_uri=https%3A%2F%2Fm.example.com%2Fcb&response_type=code&scope={scope}&state=s&sim_decision=allow&sim_snapshot=1", c.app_id), "", T0);
-        let location = r.headers.iter().find(|(k, _)| k == "location").unwrap().1.clone();
-        url::Url::parse(&location).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned()
+        let location = r
+            .headers
+            .iter()
+            .find(|(k, _)| k == "location")
+            .unwrap()
+            .1
+            .clone();
+        url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned()
     };
-    assert_eq!(exchange(&authorize("snsapi_userinfo"))["is_snapshotuser"], 1);
-    assert!(exchange(&authorize("snsapi_base")).get("is_snapshotuser").is_none());
+    assert_eq!(
+        exchange(&authorize("snsapi_userinfo"))["is_snapshotuser"],
+        1
+    );
+    assert!(exchange(&authorize("snsapi_base"))
+        .get("is_snapshotuser")
+        .is_none());
 }

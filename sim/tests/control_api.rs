@@ -1,5 +1,8 @@
 //! The simulator over loopback HTTP: WeChat paths and the `/__sim/` control API.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

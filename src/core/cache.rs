@@ -647,7 +647,11 @@ mod tests {
         ] {
             assert_eq!(StoredFailure::new(&e, 1).unwrap().to_error(), e);
         }
-        for e in [Error::Busy, Error::InvalidSignature, Error::invalid("x", "y")] {
+        for e in [
+            Error::Busy,
+            Error::InvalidSignature,
+            Error::invalid("x", "y"),
+        ] {
             assert_eq!(StoredFailure::new(&e, 1), None, "{e:?}");
         }
     }

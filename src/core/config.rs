@@ -266,7 +266,9 @@ fn parse_server_token(raw: &str) -> Result<ServerToken, String> {
     let v = raw.trim();
     // WeChat's console accepts 3-32 letters and digits.
     if !(3..=32).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err("must be 3 to 32 letters or digits, as in WeChat's server configuration".into());
+        return Err(
+            "must be 3 to 32 letters or digits, as in WeChat's server configuration".into(),
+        );
     }
     Ok(ServerToken::new(v))
 }
@@ -411,7 +413,10 @@ mod tests {
             "encoding_aes_key: must be 43 characters, found 8",
             "public_url: not a URL (relative URL without a base)",
         ] {
-            assert!(problems.iter().any(|p| p == expected), "{expected}: {problems:?}");
+            assert!(
+                problems.iter().any(|p| p == expected),
+                "{expected}: {problems:?}"
+            );
         }
         assert_eq!(
             need(c.app_secret()).unwrap_err(),
@@ -425,13 +430,22 @@ mod tests {
     fn problems_never_quote_a_value() {
         let mut pairs = good();
         let values = [
-            ("message_webhook", "https://user:hunter2@hooks.example/x#frag"),
+            (
+                "message_webhook",
+                "https://user:hunter2@hooks.example/x#frag",
+            ),
             ("api_base", "ftp://secret-host.example"),
             ("public_url", "https://m.example.com/?key=leaky"),
             ("token_mode", "leaky-mode"),
             ("admin_key", "leaky"),
-            ("allowed_origins", "https://ok.example,https://leaky.example/path"),
-            ("encoding_aes_key", "leaky!leaky!leaky!leaky!leaky!leaky!leaky!x"),
+            (
+                "allowed_origins",
+                "https://ok.example,https://leaky.example/path",
+            ),
+            (
+                "encoding_aes_key",
+                "leaky!leaky!leaky!leaky!leaky!leaky!leaky!x",
+            ),
         ];
         pairs.extend(values);
         let c = load(&pairs);

@@ -129,15 +129,24 @@ mod tests {
         let all = [
             (k.credential(Credential::AccessToken), "wxmp:wx1:token"),
             (k.credential(Credential::JsapiTicket), "wxmp:wx1:ticket"),
-            (k.lease(Credential::AccessToken, 7), "wxmp:wx1:lease:token:7"),
-            (k.holder(Credential::JsapiTicket, 7), "wxmp:wx1:holder:ticket:7"),
+            (
+                k.lease(Credential::AccessToken, 7),
+                "wxmp:wx1:lease:token:7",
+            ),
+            (
+                k.holder(Credential::JsapiTicket, 7),
+                "wxmp:wx1:holder:ticket:7",
+            ),
             (
                 k.takeover(Credential::AccessToken, 3, "a"),
                 "wxmp:wx1:lease:token:3:takeover:a",
             ),
             (k.force_log(), "wxmp:wx1:force-log"),
             (k.session("ab"), "wxmp:wx1:session:ab"),
-            (k.user_sessions(&OpenId::new("o1")), "wxmp:wx1:user-sessions:o1"),
+            (
+                k.user_sessions(&OpenId::new("o1")),
+                "wxmp:wx1:user-sessions:o1",
+            ),
             (
                 k.login_claim(&LoginNonce::new([1; 16])),
                 "wxmp:wx1:login-claim:01010101010101010101010101010101",

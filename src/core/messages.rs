@@ -72,7 +72,12 @@ pub struct PushRules<'a> {
 /// inside: signature, freshness, mode, then (encrypted) `msg_signature`,
 /// AppID and decryption.
 pub fn open(rules: &PushRules, query: &PushQuery, body: &[u8]) -> Result<Incoming, Error> {
-    check_server_signature(rules.token, &query.signature, &query.timestamp, &query.nonce)?;
+    check_server_signature(
+        rules.token,
+        &query.signature,
+        &query.timestamp,
+        &query.nonce,
+    )?;
     let fresh = query
         .timestamp
         .parse::<u64>()
@@ -111,7 +116,12 @@ pub fn open(rules: &PushRules, query: &PushQuery, body: &[u8]) -> Result<Incomin
         .as_deref()
         .ok_or(Error::InvalidSignature)?;
     check_sorted_signature(
-        &[rules.token.secret(), &query.timestamp, &query.nonce, encrypt],
+        &[
+            rules.token.secret(),
+            &query.timestamp,
+            &query.nonce,
+            encrypt,
+        ],
         msg_signature,
     )?;
     let inner = crypto::decrypt(key, rules.app_id, encrypt)?;
@@ -440,7 +450,11 @@ mod tests {
     const SAMPLE_NOW: u64 = 1409735669;
 
     fn sample_account() -> (ServerToken, AesKey, AppId) {
-        (ServerToken::new("spamtest"), key(), AppId::new("wx2c2769f8efd9abc2"))
+        (
+            ServerToken::new("spamtest"),
+            key(),
+            AppId::new("wx2c2769f8efd9abc2"),
+        )
     }
 
     fn rules<'a>(
@@ -461,7 +475,11 @@ mod tests {
     #[test]
     fn tencent_sample_push_opens() {
         let (token, key, app) = sample_account();
-        let m = open(&rules(&token, Some(&key), &app, MessageMode::Safe), &sample_query(), sample_body().as_bytes())
+        let m = open(
+            &rules(&token, Some(&key), &app, MessageMode::Safe),
+            &sample_query(),
+            sample_body().as_bytes(),
+        )
         .unwrap();
         assert!(m.encrypted);
         assert_eq!(
@@ -487,12 +505,21 @@ mod tests {
         let body = sample_body();
         let mut q = sample_query();
         q.msg_signature = Some("0".repeat(40));
-        assert_eq!(open(&safe, &q, body.as_bytes()), Err(Error::InvalidSignature));
+        assert_eq!(
+            open(&safe, &q, body.as_bytes()),
+            Err(Error::InvalidSignature)
+        );
         q.msg_signature = None;
-        assert_eq!(open(&safe, &q, body.as_bytes()), Err(Error::InvalidSignature));
+        assert_eq!(
+            open(&safe, &q, body.as_bytes()),
+            Err(Error::InvalidSignature)
+        );
         let mut q = sample_query();
         q.signature = "0".repeat(40);
-        assert_eq!(open(&safe, &q, body.as_bytes()), Err(Error::InvalidSignature));
+        assert_eq!(
+            open(&safe, &q, body.as_bytes()),
+            Err(Error::InvalidSignature)
+        );
         let keyless = rules(&token, None, &app, MessageMode::Plaintext);
         assert!(matches!(
             open(&keyless, &sample_query(), body.as_bytes()),
@@ -500,7 +527,11 @@ mod tests {
         ));
         let other = AppId::new("wxOTHER");
         assert!(matches!(
-            open(&rules(&token, Some(&key), &other, MessageMode::Safe), &sample_query(), body.as_bytes()),
+            open(
+                &rules(&token, Some(&key), &other, MessageMode::Safe),
+                &sample_query(),
+                body.as_bytes()
+            ),
             Err(Error::InvalidInput {
                 code: "invalid_appid",
                 ..
@@ -517,7 +548,10 @@ mod tests {
             nonce: "n1".into(),
             ..PushQuery::default()
         };
-        (q, "<xml><MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>".into())
+        (
+            q,
+            "<xml><MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>".into(),
+        )
     }
 
     #[test]
@@ -534,10 +568,20 @@ mod tests {
             let p = open(&r, &pq, pbody.as_bytes());
             assert_eq!(p.is_ok(), plain_ok, "{mode:?} plaintext: {p:?}");
             if !plain_ok {
-                assert!(matches!(p, Err(Error::Refused { code: "encryption_required", .. })));
+                assert!(matches!(
+                    p,
+                    Err(Error::Refused {
+                        code: "encryption_required",
+                        ..
+                    })
+                ));
             }
             let e = open(&r, &eq, ebody.as_bytes());
-            assert_eq!(e.map(|m| m.encrypted).ok(), encrypted_ok.then_some(true), "{mode:?}");
+            assert_eq!(
+                e.map(|m| m.encrypted).ok(),
+                encrypted_ok.then_some(true),
+                "{mode:?}"
+            );
         }
         // In safe mode a plaintext body with the query of an encrypted push
         // but no encrypt_type is still refused.
@@ -546,7 +590,10 @@ mod tests {
         let safe = rules(&token, Some(&key), &app, MessageMode::Safe);
         assert!(matches!(
             open(&safe, &q, pbody.as_bytes()),
-            Err(Error::Refused { code: "encryption_required", .. })
+            Err(Error::Refused {
+                code: "encryption_required",
+                ..
+            })
         ));
     }
 
@@ -554,12 +601,25 @@ mod tests {
     fn pushes_more_than_five_minutes_off_are_refused() {
         let (token, key, app) = sample_account();
         let r = rules(&token, Some(&key), &app, MessageMode::Compat);
-        for (offset, ok) in [(0i64, true), (300, true), (-300, true), (301, false), (-301, false), (-86_400, false)] {
+        for (offset, ok) in [
+            (0i64, true),
+            (300, true),
+            (-300, true),
+            (301, false),
+            (-301, false),
+            (-86_400, false),
+        ] {
             let (q, body) = plain(&token, SAMPLE_NOW.checked_add_signed(offset).unwrap());
             let got = open(&r, &q, body.as_bytes());
             assert_eq!(got.is_ok(), ok, "{offset}: {got:?}");
             if !ok {
-                assert!(matches!(got, Err(Error::Refused { code: "stale_push", .. })));
+                assert!(matches!(
+                    got,
+                    Err(Error::Refused {
+                        code: "stale_push",
+                        ..
+                    })
+                ));
             }
         }
         let ts = "soon".to_owned();
@@ -569,7 +629,13 @@ mod tests {
             nonce: "n1".into(),
             ..PushQuery::default()
         };
-        assert!(matches!(open(&r, &q, b"<xml/>"), Err(Error::Refused { code: "stale_push", .. })));
+        assert!(matches!(
+            open(&r, &q, b"<xml/>"),
+            Err(Error::Refused {
+                code: "stale_push",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -72,7 +72,9 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for name in ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "get"] {
+        for name in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "get",
+        ] {
             assert_eq!(Method::parse(name).as_str(), name);
         }
         assert_eq!(Method::parse("get"), Method::Other("get".into()));

@@ -40,9 +40,7 @@ impl Origin {
         let url = Url::parse(raw.trim()).map_err(|e| format!("not an origin ({e})"))?;
         let origin = Self::of(&url).ok_or_else(|| "not an http(s) origin".to_owned())?;
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(
-                "has a path, query or fragment; an origin is scheme://host[:port]".into(),
-            );
+            return Err("has a path, query or fragment; an origin is scheme://host[:port]".into());
         }
         Ok(origin)
     }

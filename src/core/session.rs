@@ -142,7 +142,6 @@ mod tests {
         assert_eq!(format!("{id:?}"), "SessionId([redacted])");
     }
 
-
     #[test]
     fn a_user_keeps_at_most_five_sessions_and_no_expired_ones() {
         let mut index = UserSessions::default();

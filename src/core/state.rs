@@ -88,7 +88,8 @@ pub fn invalid_state(why: &str) -> Error {
 }
 
 fn fresh(issued_at: u64, now: u64) -> bool {
-    issued_at <= now.saturating_add(MAX_SKEW_SECS) && now.saturating_sub(issued_at) <= STATE_TTL_SECS
+    issued_at <= now.saturating_add(MAX_SKEW_SECS)
+        && now.saturating_sub(issued_at) <= STATE_TTL_SECS
 }
 
 /// Checks a state's form, signature and age.
@@ -196,7 +197,7 @@ pub fn logins_to_drop<'a>(
             _ => drop.push(tag.to_owned()),
         }
     }
-    live.sort_by(|a, b| b.0.cmp(&a.0));
+    live.sort_by_key(|l| std::cmp::Reverse(l.0));
     drop.extend(
         live.into_iter()
             .skip(MAX_PENDING_LOGINS - 1)
@@ -285,7 +286,10 @@ mod tests {
     fn login_cookies_round_trip_and_refuse_tampering_and_age() {
         let p = pending(3, NOW);
         let sealed = p.seal(&key());
-        assert_eq!(PendingLogin::open(&key(), sealed.secret(), NOW + 600), Some(p.clone()));
+        assert_eq!(
+            PendingLogin::open(&key(), sealed.secret(), NOW + 600),
+            Some(p.clone())
+        );
         assert_eq!(PendingLogin::open(&key(), sealed.secret(), NOW + 601), None);
         let other = SessionSecret::new(*b"another-key-another-key-another!!").unwrap();
         assert_eq!(PendingLogin::open(&other, sealed.secret(), NOW), None);
@@ -317,22 +321,29 @@ mod tests {
     #[test]
     fn new_logins_keep_the_newest_others_and_drop_the_rest() {
         let k = key();
-        let cookies: Vec<(String, String)> = [(1, NOW - 30), (2, NOW - 10), (3, NOW - 20), (4, NOW - 700)]
-            .into_iter()
-            .map(|(n, at)| {
-                let p = pending(n, at);
-                (p.nonce.cookie_tag(), p.seal(&k).secret().to_owned())
-            })
-            .chain([("ffffffff".to_owned(), "forged".to_owned())])
-            .collect();
-        let mut dropped =
-            logins_to_drop(&k, cookies.iter().map(|(t, v)| (t.as_str(), v.as_str())), NOW);
+        let cookies: Vec<(String, String)> =
+            [(1, NOW - 30), (2, NOW - 10), (3, NOW - 20), (4, NOW - 700)]
+                .into_iter()
+                .map(|(n, at)| {
+                    let p = pending(n, at);
+                    (p.nonce.cookie_tag(), p.seal(&k).secret().to_owned())
+                })
+                .chain([("ffffffff".to_owned(), "forged".to_owned())])
+                .collect();
+        let mut dropped = logins_to_drop(
+            &k,
+            cookies.iter().map(|(t, v)| (t.as_str(), v.as_str())),
+            NOW,
+        );
         dropped.sort();
         // 4 expired, the forged one, and 1 (oldest of the live three).
         assert_eq!(dropped, ["01010101", "04040404", "ffffffff"]);
         // A cookie under another login's name is dropped too.
         let p = pending(5, NOW);
         let v = p.seal(&k);
-        assert_eq!(logins_to_drop(&k, [("06060606", v.secret())], NOW), ["06060606"]);
+        assert_eq!(
+            logins_to_drop(&k, [("06060606", v.secret())], NOW),
+            ["06060606"]
+        );
     }
 }

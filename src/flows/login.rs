@@ -137,16 +137,20 @@ pub fn finish<'a>(
         .and_then(|value| PendingLogin::open(key, value, now))
         .filter(|p| p.nonce == verified.nonce)
         .ok_or_else(|| {
-            invalid_state("this login was started in another browser or has expired; start the login again")
+            invalid_state(
+                "this login was started in another browser or has expired; start the login again",
+            )
         })?;
     consume(env, &keys, verified.nonce)?;
 
     let return_to = Url::parse(&pending.return_to)
         .map_err(|_| invalid_state("the login cookie holds no usable return address"))?;
-    let finished = |outcome| Ok(Callback {
-        outcome,
-        login_tag: login_tag.clone(),
-    });
+    let finished = |outcome| {
+        Ok(Callback {
+            outcome,
+            login_tag: login_tag.clone(),
+        })
+    };
     let failed = |reason: &str| {
         let mut url = return_to.clone();
         url.query_pairs_mut().append_pair("wxmp_error", reason);
@@ -206,8 +210,9 @@ fn consume(env: &Env, keys: &Keys, nonce: LoginNonce) -> Result<(), Error> {
 fn fetch_profile(env: &Env, code: &str, requested: Scope) -> Result<Option<Profile>, Error> {
     let grant: Grant = userinfo::exchange_code(env, code)?;
     if grant.is_snapshot_user {
-        env.log
-            .log("login by a snapshot-page virtual user: no session, back with wxmp_error=snapshot_user");
+        env.log.log(
+            "login by a snapshot-page virtual user: no session, back with wxmp_error=snapshot_user",
+        );
         return Ok(None);
     }
     if requested == Scope::UserInfo && grant.scope == Scope::UserInfo {

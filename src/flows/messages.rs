@@ -3,12 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::keys::{Key, Keys};
-use crate::core::method::Method;
 use crate::core::config::need;
 use crate::core::error::Error;
-use crate::core::nonce::nonce_str;
+use crate::core::keys::{Key, Keys};
 use crate::core::messages::{self, Incoming, PushQuery, PushRules, Seal};
+use crate::core::method::Method;
+use crate::core::nonce::nonce_str;
 use crate::ports::{Env, OutboundRequest, Timeouts};
 
 use super::store::{read, write};
@@ -110,12 +110,14 @@ pub fn open(env: &Env, query: &PushQuery, body: &[u8]) -> Result<Incoming, Error
         nonce: query.nonce.clone(),
         body: crate::core::mac::sha256_hex(body),
     };
-    let pair = crate::core::mac::sha256_hex(format!("{}\n{}", seen.timestamp, seen.nonce).as_bytes());
+    let pair =
+        crate::core::mac::sha256_hex(format!("{}\n{}", seen.timestamp, seen.nonce).as_bytes());
     let nonce_key = Keys::new(rules.app_id).push_nonce(slot_of(&pair, NONCE_SLOTS));
     match read::<Seen>(env, &nonce_key)? {
         Some(prev) if prev.timestamp == seen.timestamp && prev.nonce == seen.nonce => {
             if prev.body != seen.body {
-                env.log.log("push refused: its timestamp and nonce came before with another body");
+                env.log
+                    .log("push refused: its timestamp and nonce came before with another body");
                 return Err(Error::refused(
                     "replayed_push",
                     "this timestamp and nonce were already used with another body",

@@ -1,8 +1,8 @@
 //! Reading and ending sessions opened by `login::finish`.
 
 use crate::core::config::need;
-use crate::core::keys::Keys;
 use crate::core::error::Error;
+use crate::core::keys::Keys;
 use crate::core::session::{SessionId, SessionRecord};
 use crate::ports::Env;
 

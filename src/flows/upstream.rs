@@ -4,9 +4,9 @@
 
 use crate::core::api::ApiRequest;
 use crate::core::cache::Cached;
-use crate::core::types::AccessToken;
 use crate::core::config::need;
 use crate::core::error::Error;
+use crate::core::types::AccessToken;
 use crate::ports::{Env, OutboundRequest, OutboundResponse, Timeouts};
 
 use super::credentials;

@@ -29,7 +29,9 @@ impl Cookies {
 
     /// Cookies for `env`'s `public_url`.
     pub fn of(env: &Env) -> Result<Self, ApiError> {
-        Ok(Self::new(need(env.config.public_url())?.scheme() == "https"))
+        Ok(Self::new(
+            need(env.config.public_url())?.scheme() == "https",
+        ))
     }
 
     fn prefix(&self) -> &'static str {

@@ -134,8 +134,16 @@ mod tests {
                 502,
                 "upstream",
             ),
-            (Error::BadAnswer("HTTP 502".into()), 502, "upstream_bad_answer"),
-            (Error::Transport("refused".into()), 502, "upstream_unreachable"),
+            (
+                Error::BadAnswer("HTTP 502".into()),
+                502,
+                "upstream_bad_answer",
+            ),
+            (
+                Error::Transport("refused".into()),
+                502,
+                "upstream_unreachable",
+            ),
             (Error::Timeout("slow".into()), 504, "upstream_timeout"),
             (Error::Storage("down".into()), 503, "storage"),
             (Error::Busy, 503, "busy"),

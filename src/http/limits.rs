@@ -70,7 +70,10 @@ pub fn body_too_slow() -> ApiError {
     ApiError::new(
         408,
         "body_timeout",
-        format!("the body did not arrive within {} s", BODY_DEADLINE_MS / 1000),
+        format!(
+            "the body did not arrive within {} s",
+            BODY_DEADLINE_MS / 1000
+        ),
     )
 }
 

@@ -62,7 +62,12 @@ mod tests {
         let headers: Vec<(String, String)> = names
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.to_string(), if i < 4 { "forged" } else { "real" }.to_string()))
+            .map(|(i, n)| {
+                (
+                    n.to_string(),
+                    if i < 4 { "forged" } else { "real" }.to_string(),
+                )
+            })
             .collect();
         assert_eq!(host_value(&headers, "spin-path-info"), Some("real"));
         assert_eq!(host_value(&headers, "spin-component-route"), Some("real"));

@@ -123,8 +123,8 @@ impl token::Guest for Wxmp {
 impl messages::Guest for Wxmp {
     fn open(query: messages::PushQuery, body: Vec<u8>) -> Result<messages::Message, types::Error> {
         with_env(|env| push_flow::open(env, &query.into(), &body))
-        .map(|m| messages::Message::from(&m))
-        .map_err(Into::into)
+            .map(|m| messages::Message::from(&m))
+            .map_err(Into::into)
     }
 
     fn seal(message: messages::Message, reply: messages::Reply) -> Result<String, types::Error> {

@@ -19,7 +19,8 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
         Ok(request) => with_env(|env| http::handle(&request, env)),
         Err((e, caller_id)) => with_env(|env| {
             let id = caller_id.unwrap_or_else(|| RequestId::random(env.random()));
-            e.into_response().with_header(request_id::HEADER, id.as_str())
+            e.into_response()
+                .with_header(request_id::HEADER, id.as_str())
         }),
     };
     write_response(out, response);

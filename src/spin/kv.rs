@@ -9,13 +9,13 @@ use spin_sdk::wit::wasi::keyvalue::{atomics, store};
 
 /// The `default` store, opened on first use: routes that never touch the
 /// store (health, verification, the script) make no host call for it.
-pub struct SpinKv {
+pub(crate) struct SpinKv {
     bucket: std::cell::OnceCell<Result<store::Bucket, Error>>,
 }
 
 impl SpinKv {
     /// A handle on `default`; opening failures surface on first use, as `Error::Storage`.
-    pub fn open_default() -> Self {
+    pub(crate) fn open_default() -> Self {
         Self {
             bucket: std::cell::OnceCell::new(),
         }
@@ -35,7 +35,9 @@ impl KeyValue for SpinKv {
     }
 
     fn set(&self, key: &Key, value: &[u8]) -> Result<(), Error> {
-        self.bucket()?.set(key.as_str(), value).map_err(storage_error)
+        self.bucket()?
+            .set(key.as_str(), value)
+            .map_err(storage_error)
     }
 
     fn delete(&self, key: &Key) -> Result<(), Error> {

@@ -17,7 +17,7 @@ const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 const MS: u64 = 1_000_000;
 
 /// Outbound HTTP through the host's wasi:http implementation.
-pub struct WasiHttp;
+pub(crate) struct WasiHttp;
 
 impl HttpClient for WasiHttp {
     fn send(&self, r: &OutboundRequest) -> Result<OutboundResponse, Error> {

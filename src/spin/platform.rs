@@ -9,7 +9,7 @@ use super::kv::SpinKv;
 use super::outbound::WasiHttp;
 
 /// `wasi:clocks`: wall time for expiries, monotonic sleeps for polling.
-pub struct WasiClock;
+pub(crate) struct WasiClock;
 
 impl Clock for WasiClock {
     fn now_ms(&self) -> u64 {
@@ -23,7 +23,7 @@ impl Clock for WasiClock {
 }
 
 /// `wasi:random`, the host's CSPRNG.
-pub struct WasiRandom;
+pub(crate) struct WasiRandom;
 
 impl Entropy for WasiRandom {
     fn fill(&self, buf: &mut [u8]) {
@@ -38,7 +38,7 @@ impl Entropy for WasiRandom {
 }
 
 /// Logs to stderr, which Spin collects per component.
-pub struct StderrLog;
+pub(crate) struct StderrLog;
 
 impl Logger for StderrLog {
     fn log(&self, line: &str) {
@@ -47,12 +47,12 @@ impl Logger for StderrLog {
 }
 
 /// Reads Spin variables into a [`Config`].
-pub fn load_config() -> Config {
+pub(crate) fn load_config() -> Config {
     Config::load(|name| spin_sdk::variables::get(name).ok())
 }
 
 /// Runs `f` with an [`Env`] on the Spin host.
-pub fn with_env<T>(f: impl FnOnce(&Env) -> T) -> T {
+pub(crate) fn with_env<T>(f: impl FnOnce(&Env) -> T) -> T {
     let config = load_config();
     let kv = SpinKv::open_default();
     let env = Env {

@@ -2,6 +2,9 @@
 //! what comes back, the server records it, the jar and the store keep
 //! their rules.
 
+// A test crate: unwraps are assertions, helpers are crate-local.
+#![allow(clippy::unwrap_used, unreachable_pub)]
+
 use std::sync::atomic::Ordering;
 
 use wxmp::core::keys::Keys;

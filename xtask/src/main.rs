@@ -52,6 +52,7 @@ fn main() {
             .and_then(|()| ensure_apt("redis-server", &["redis-server"]))
             // Debian puts nginx in /usr/sbin, which not every PATH has.
             .and_then(|()| ensure_apt("/usr/sbin/nginx", &["nginx"]))
+            .and_then(|()| lint())
             .and_then(|()| cargo(&["test", "--workspace", "--locked"]))
             .and_then(|()| sandbox_build_is_shared())
             .and_then(|()| browser_tests())
@@ -196,6 +197,33 @@ fn fuzz(secs: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// The workspace's `[lints]` (missing docs, unreachable `pub`, `unwrap`
+/// outside tests) and clippy's defaults, as errors: natively for every
+/// target, and for the component's wasm32-only code.
+fn lint() -> Result<(), String> {
+    run(Command::new("rustup").args(["component", "add", "clippy"]))?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo(&[
+        "clippy",
+        "--locked",
+        "--target",
+        "wasm32-wasip2",
+        "-p",
+        "wxmp",
+        "--",
+        "-D",
+        "warnings",
+    ])
+}
+
 /// The README's two commands share one build: after the tests, building
 /// wxmp-host the way `cargo xtask sandbox` does must compile nothing (the
 /// features wxmp-host asks for in host/Cargo.toml keep it so).
@@ -205,7 +233,10 @@ fn sandbox_build_is_shared() -> Result<(), String> {
         .output()
         .map_err(|e| e.to_string())?;
     let log = String::from_utf8_lossy(&out.stderr);
-    let compiled: Vec<&str> = log.lines().filter(|l| l.trim_start().starts_with("Compiling")).collect();
+    let compiled: Vec<&str> = log
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Compiling"))
+        .collect();
     if !out.status.success() || !compiled.is_empty() {
         return Err(format!(
             "`cargo xtask sandbox` would rebuild after `cargo xtask test` ({} crates: {}); \

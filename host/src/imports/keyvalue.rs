@@ -9,11 +9,13 @@ use crate::kv::{Backend, Swap};
 use crate::state::HostState;
 
 /// An open bucket.
+#[allow(unreachable_pub)] // `bindings` re-exports it as the WIT resource type.
 pub struct Bucket {
     backend: Backend,
 }
 
 /// A compare-and-swap handle: `None` until `current()` reads the key.
+#[allow(unreachable_pub)] // `bindings` re-exports it as the WIT resource type.
 pub struct Cas {
     backend: Backend,
     key: String,

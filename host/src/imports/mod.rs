@@ -3,6 +3,6 @@
 //! family, each implemented on [`crate::state::HostState`]. The bindings are
 //! generated in [`crate::bindings`] from `host/wit/`.
 
-pub mod keyvalue;
-pub mod outgoing_http;
-pub mod variables;
+pub(crate) mod keyvalue;
+pub(crate) mod outgoing_http;
+pub(crate) mod variables;

@@ -12,14 +12,14 @@ use crate::log::Log;
 use crate::outbound::OutboundPolicy;
 
 /// The outbound hook: checks the allow-list, logs, then sends.
-pub struct OutboundHooks {
+pub(crate) struct OutboundHooks {
     policy: Arc<OutboundPolicy>,
     log: Log,
 }
 
 impl OutboundHooks {
     /// A hook enforcing `policy` and logging to `log`.
-    pub fn new(policy: Arc<OutboundPolicy>, log: Log) -> Self {
+    pub(crate) fn new(policy: Arc<OutboundPolicy>, log: Log) -> Self {
         Self { policy, log }
     }
 }

@@ -9,7 +9,7 @@ use super::{counter, Swap};
 
 /// A map behind a lock.
 #[derive(Default)]
-pub struct MemoryStore(Mutex<HashMap<String, Vec<u8>>>);
+pub(crate) struct MemoryStore(Mutex<HashMap<String, Vec<u8>>>);
 
 impl MemoryStore {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>> {

@@ -15,7 +15,7 @@ use crate::runtime_config::StoreSpec;
 
 /// Outcome of a compare-and-swap.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Swap {
+pub(crate) enum Swap {
     /// Written.
     Done,
     /// The key changed since `current()`.
@@ -24,7 +24,7 @@ pub enum Swap {
 
 /// One opened store.
 #[derive(Clone)]
-pub enum Backend {
+pub(crate) enum Backend {
     /// In-process map.
     Memory(Arc<memory::MemoryStore>),
     /// SQLite file.
@@ -35,7 +35,7 @@ pub enum Backend {
 
 impl Backend {
     /// Opens the store described by `spec` under `label`.
-    pub async fn open(label: &str, spec: &StoreSpec) -> Result<Self> {
+    pub(crate) async fn open(label: &str, spec: &StoreSpec) -> Result<Self> {
         Ok(match spec {
             StoreSpec::Memory => Self::Memory(Arc::default()),
             StoreSpec::Sqlite(path) => {
@@ -48,7 +48,7 @@ impl Backend {
     }
 
     /// A short description for the banner.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Self::Memory(_) => "in-memory".into(),
             Self::Sqlite(s) => format!("SQLite {}", s.path().display()),
@@ -57,7 +57,7 @@ impl Backend {
     }
 
     /// The value at `key`.
-    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         match self {
             Self::Memory(m) => Ok(m.get(key)),
             Self::Sqlite(s) => {
@@ -69,7 +69,7 @@ impl Backend {
     }
 
     /// Stores `value` at `key`.
-    pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<()> {
+    pub(crate) async fn set(&self, key: &str, value: Vec<u8>) -> Result<()> {
         match self {
             Self::Memory(m) => {
                 m.set(key, value);
@@ -84,7 +84,7 @@ impl Backend {
     }
 
     /// Removes `key`.
-    pub async fn delete(&self, key: &str) -> Result<()> {
+    pub(crate) async fn delete(&self, key: &str) -> Result<()> {
         match self {
             Self::Memory(m) => {
                 m.delete(key);
@@ -99,12 +99,12 @@ impl Backend {
     }
 
     /// True when `key` holds a value.
-    pub async fn exists(&self, key: &str) -> Result<bool> {
+    pub(crate) async fn exists(&self, key: &str) -> Result<bool> {
         Ok(self.get(key).await?.is_some())
     }
 
     /// Every key.
-    pub async fn keys(&self) -> Result<Vec<String>> {
+    pub(crate) async fn keys(&self) -> Result<Vec<String>> {
         match self {
             Self::Memory(m) => Ok(m.keys()),
             Self::Sqlite(s) => s.clone().run(|s| s.keys()).await,
@@ -113,7 +113,7 @@ impl Backend {
     }
 
     /// Atomically adds `delta` to the counter at `key`; returns the new value.
-    pub async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+    pub(crate) async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         match self {
             Self::Memory(m) => m.increment(key, delta),
             Self::Sqlite(s) => {
@@ -127,7 +127,12 @@ impl Backend {
     /// Writes `value` if `key` still holds `expected`. Like Spin, a swap
     /// without an expected value (the key was absent, or `current()` was
     /// never called) is a plain upsert.
-    pub async fn swap(&self, key: &str, expected: Option<Vec<u8>>, value: Vec<u8>) -> Result<Swap> {
+    pub(crate) async fn swap(
+        &self,
+        key: &str,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Result<Swap> {
         let Some(expected) = expected else {
             self.set(key, value).await?;
             return Ok(Swap::Done);
@@ -211,7 +216,10 @@ mod tests {
 
     #[test]
     fn printed_urls_never_show_credentials() {
-        assert_eq!(masked("redis://:hunter2@db.internal:6379/0"), "redis://:***@db.internal:6379/0");
+        assert_eq!(
+            masked("redis://:hunter2@db.internal:6379/0"),
+            "redis://:***@db.internal:6379/0"
+        );
         assert_eq!(masked("redis://admin:hunter2@db"), "redis://***:***@db");
         assert_eq!(masked("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
         assert_eq!(masked("not a url :hunter2@"), "(unparsable URL)");

@@ -11,14 +11,14 @@ use super::Swap;
 const SWAP: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end";
 
 /// A Redis connection that reconnects by itself after an outage.
-pub struct RedisStore {
+pub(crate) struct RedisStore {
     conn: ConnectionManager,
     url: String,
 }
 
 impl RedisStore {
     /// Connects to `url` (`redis://host:port[/db]`).
-    pub async fn open(url: &str) -> Result<Self> {
+    pub(crate) async fn open(url: &str) -> Result<Self> {
         let shown = super::masked(url);
         let client = redis::Client::open(url).with_context(|| format!("Redis URL {shown}"))?;
         let conn = ConnectionManager::new(client)
@@ -31,7 +31,7 @@ impl RedisStore {
     }
 
     /// The server URL.
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 

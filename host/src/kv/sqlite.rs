@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use super::{counter, Swap};
 
 /// One label's view of a SQLite file.
-pub struct SqliteStore {
+pub(crate) struct SqliteStore {
     conn: Mutex<Connection>,
     label: String,
     path: PathBuf,
@@ -20,7 +20,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) `path` for `label`.
-    pub fn open(path: &Path, label: &str) -> Result<Self> {
+    pub(crate) fn open(path: &Path, label: &str) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -39,7 +39,7 @@ impl SqliteStore {
     }
 
     /// The file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 

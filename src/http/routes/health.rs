@@ -6,8 +6,13 @@ use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
 
 /// `{"status":"ok"}`, or `"degraded"` with every configuration problem.
-pub fn healthz(_req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let problems: Vec<String> = env.config.problems().iter().map(ToString::to_string).collect();
+pub(crate) fn healthz(_req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let problems: Vec<String> = env
+        .config
+        .problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     Ok(if problems.is_empty() {
         Response::json(200, &json!({ "status": "ok" }))
     } else {

@@ -14,7 +14,7 @@ struct ConfigRequest {
 }
 
 /// Signs the page URL given in the query (GET) or the JSON body (POST).
-pub fn config(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn config(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let url = if req.method == Method::Post {
         serde_json::from_slice::<ConfigRequest>(&req.body)
             .map_err(|e| {

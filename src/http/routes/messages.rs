@@ -8,7 +8,7 @@ use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
 
 /// Answers WeChat's push with `success` or a passive reply.
-pub fn push(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn push(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let query = PushQuery {
         signature: required(req, "signature")?,
         timestamp: required(req, "timestamp")?,

@@ -1,13 +1,13 @@
 //! One file per route group, named after the WeChat area it serves.
 
-pub mod health;
-pub mod jssdk;
-pub mod messages;
-pub mod oauth;
-pub mod session;
-pub mod token;
-pub mod verify;
-pub mod web;
+pub(super) mod health;
+pub(super) mod jssdk;
+pub(super) mod messages;
+pub(super) mod oauth;
+pub(super) mod session;
+pub(super) mod token;
+pub(super) mod verify;
+pub(super) mod web;
 
 use super::error::ApiError;
 use super::request::Request;

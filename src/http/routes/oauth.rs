@@ -9,7 +9,7 @@ use crate::ports::Env;
 
 /// 302 to WeChat's authorize URL, with a login cookie binding the state to
 /// this browser (and the browser's stale login cookies cleared).
-pub fn login(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn login(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let cookies = Cookies::of(env)?;
     let mine = req
         .cookies()
@@ -23,7 +23,11 @@ pub fn login(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let (tag, value) = &redirect.cookie;
     let mut resp = Response::redirect(&redirect.location).with_header(
         "set-cookie",
-        &cookies.set(&cookies.login_name(tag), value.secret(), Some(STATE_TTL_SECS)),
+        &cookies.set(
+            &cookies.login_name(tag),
+            value.secret(),
+            Some(STATE_TTL_SECS),
+        ),
     );
     for dropped in &redirect.dropped {
         resp = resp.with_header("set-cookie", &cookies.clear(&cookies.login_name(dropped)));
@@ -32,7 +36,7 @@ pub fn login(req: &Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 /// Checks the state, signs the user in and sends them back to return_to.
-pub fn callback(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn callback(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let cookies = Cookies::of(env)?;
     let done = login::finish(
         env,

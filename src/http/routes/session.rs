@@ -4,13 +4,13 @@ use url::Url;
 
 use crate::core::config::need;
 use crate::core::origin::{AllowedOrigins, Origin};
-use crate::http::cookies::Cookies;
 use crate::flows::session;
+use crate::http::cookies::Cookies;
 use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
 
 /// The profile stored at login, or `401 no_session`.
-pub fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let cookies = Cookies::of(env)?;
     match session::current(env, req.cookie(&cookies.session_name()))? {
         Some(record) => Ok(Response::json(200, &record.profile)),
@@ -20,7 +20,7 @@ pub fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 /// Ends the session; only from a page on an allowed origin (no cross-site logout).
-pub fn logout(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn logout(req: &Request, env: &Env) -> Result<Response, ApiError> {
     if !same_origin(req, need(env.config.allowed_origins())?) {
         return Err(ApiError::new(
             403,

@@ -10,7 +10,7 @@ use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
 
 /// The cached access token and its remaining seconds.
-pub fn access_token(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn access_token(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let Some(admin_key) = need(env.config.admin_key())? else {
         return Err(ApiError::not_found());
     };

@@ -8,7 +8,7 @@ use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
 
 /// Echoes `echostr` when `signature` matches the server Token.
-pub fn server_verification(req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn server_verification(req: &Request, env: &Env) -> Result<Response, ApiError> {
     let token = need(env.config.token())?;
     let signature = required(req, "signature")?;
     let timestamp = required(req, "timestamp")?;

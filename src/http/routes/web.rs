@@ -15,7 +15,7 @@ const MODULE_EXPORTS: &str = "\nexport default globalThis.wxmp;\nexport const { 
 const DEMO: &str = include_str!("../../../web/demo.html");
 
 /// `GET /wxmp.js`.
-pub fn script(req: &Request, _env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn script(req: &Request, _env: &Env) -> Result<Response, ApiError> {
     Ok(cached(
         req,
         "text/javascript; charset=utf-8",
@@ -24,7 +24,7 @@ pub fn script(req: &Request, _env: &Env) -> Result<Response, ApiError> {
 }
 
 /// `GET /wxmp.mjs`.
-pub fn module(req: &Request, _env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn module(req: &Request, _env: &Env) -> Result<Response, ApiError> {
     Ok(cached(
         req,
         "text/javascript; charset=utf-8",
@@ -52,7 +52,7 @@ fn cached(req: &Request, content_type: &str, body: Vec<u8>) -> Response {
 }
 
 /// The demo page when `demo` is on; 404 otherwise.
-pub fn demo(_req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn demo(_req: &Request, env: &Env) -> Result<Response, ApiError> {
     if !*need(env.config.demo())? {
         return Err(ApiError::not_found());
     }
