@@ -180,3 +180,45 @@ fn a_refresh_through_failures_and_takeovers_leaves_no_lease_behind() {
         [format!("wxmp:{app}:ticket"), format!("wxmp:{app}:token")]
     );
 }
+
+#[test]
+fn two_concurrent_callbacks_with_one_state_make_exactly_one_session() {
+    for round in 0..20 {
+        let w = World::new();
+        let mut jar = Jar::default();
+        let start = w.get("/oauth/login?return_to=/race");
+        jar.absorb(&start);
+        let cb = w.authorize(&location(&start), "");
+        let path = cb.strip_prefix(PUBLIC_URL).unwrap().to_owned();
+        let barrier = std::sync::Barrier::new(2);
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let racers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        w.send(jar.on(Request::new("GET", &path))).status
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [302, 400], "round {round}: {statuses:?}");
+        let sessions =
+            w.kv.keys()
+                .iter()
+                .filter(|k| k.contains(":session:"))
+                .count();
+        assert_eq!(sessions, 1, "round {round}");
+        assert_eq!(
+            w.sim.calls("/sns/oauth2/access_token"),
+            1,
+            "the code is exchanged once"
+        );
+        assert!(
+            w.kv.keys().iter().all(|k| !k.contains("login-claim")),
+            "claims are deleted"
+        );
+    }
+}

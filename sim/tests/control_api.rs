@@ -15,8 +15,8 @@ fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String)
         .map_or((0, String::new()), |r| (r.status, r.text()))
 }
 
-#[test]
-fn control_api_counts_injects_and_answers_like_wechat() {
+/// A simulator served on `addr` from its own runtime (kept alive by the caller).
+fn serve(addr: &str) -> (tokio::runtime::Runtime, Arc<Sim>, SocketAddr) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -24,12 +24,15 @@ fn control_api_counts_injects_and_answers_like_wechat() {
         .unwrap();
     let sim = Arc::new(Sim::new(SimConfig::default()));
     let server = rt
-        .block_on(wxmp_sim::server::start(
-            "127.0.0.1:0".parse().unwrap(),
-            sim.clone(),
-        ))
+        .block_on(wxmp_sim::server::start(addr.parse().unwrap(), sim.clone()))
         .unwrap();
-    let addr = server.addr;
+    let bound = server.addr;
+    (rt, sim, bound)
+}
+
+#[test]
+fn control_api_counts_injects_and_answers_like_wechat() {
+    let (_rt, sim, addr) = serve("127.0.0.1:0");
     let c = sim.config().clone();
     let token_path = format!(
         "/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
@@ -97,16 +100,8 @@ fn non_loopback_ip() -> Option<std::net::IpAddr> {
 
 #[test]
 fn the_control_api_answers_loopback_callers_only() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = Arc::new(Sim::new(SimConfig::default()));
-    let server = rt
-        .block_on(wxmp_sim::server::start("0.0.0.0:0".parse().unwrap(), sim))
-        .unwrap();
-    let port = server.addr.port();
+    let (_rt, _sim, addr) = serve("0.0.0.0:0");
+    let port = addr.port();
     let loopback: SocketAddr = ([127, 0, 0, 1], port).into();
     assert_eq!(call(loopback, "GET", "/__sim/calls", "").0, 200);
     let ip = non_loopback_ip().expect("a machine with a network address besides loopback");

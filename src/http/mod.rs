@@ -13,6 +13,15 @@ mod routes;
 pub mod spin_headers;
 
 pub use error::ApiError;
+
+/// The first value of header `name` (lowercase) in a request's or a
+/// response's headers.
+fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
 pub use request::Request;
 pub use response::Response;
 pub use router::handle;

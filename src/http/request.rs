@@ -47,18 +47,15 @@ impl Request {
 
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        super::first_header(&self.headers, name)
     }
 
     /// The first value of query parameter `name`, percent-decoded.
     ///
     /// Same answer as searching `form_urlencoded::parse`, but only keys that
     /// carry escapes and the matching value are decoded: `/wx` looks up four
-    /// parameters per request, and decoding every pair each time was a
-    /// third of that route's time in the component.
+    /// parameters per request, and decoding every pair each time costs a
+    /// third of that route's time in the component (docs/PERFORMANCE.md).
     pub fn query_param(&self, name: &str) -> Option<String> {
         // application/x-www-form-urlencoded: `+` is a space, then %XX.
         let decode = |raw: &str| {

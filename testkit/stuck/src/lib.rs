@@ -18,20 +18,16 @@ mod component {
         }
     }
 
-    fn answer(out: ResponseOutparam, text: &[u8]) {
-        let headers = [(
-            "content-length".to_owned(),
-            text.len().to_string().into_bytes(),
-        )];
-        let fields = Fields::from_list(&headers).unwrap_or_else(|_| Fields::new());
-        let response = OutgoingResponse::new(fields);
-        let _ = response.set_status_code(200);
-        let Ok(body) = response.body() else { return };
-        out.set(response);
-        if let Ok(stream) = body.write() {
-            let _ = stream.blocking_write_and_flush(text);
+    /// `200` with `text`, chunked (no headers at all).
+    fn say(out: ResponseOutparam, text: &str) {
+        let response = OutgoingResponse::new(Fields::new());
+        if let Ok(body) = response.body() {
+            out.set(response);
+            if let Ok(stream) = body.write() {
+                let _ = stream.blocking_write_and_flush(text.as_bytes());
+            }
+            let _ = OutgoingBody::finish(body, None);
         }
-        let _ = OutgoingBody::finish(body, None);
     }
 
     #[http_component]
@@ -39,10 +35,10 @@ mod component {
         match request.path_with_query().as_deref() {
             Some("/loop") => spin_forever(),
             Some("/late") => {
-                answer(out, b"late");
+                say(out, "late");
                 spin_forever()
             }
-            _ => answer(out, b"ok"),
+            _ => say(out, "ok"),
         }
     }
 }
