@@ -95,3 +95,47 @@ fn the_component_sees_every_variable_store_and_host_it_needs() {
         .unwrap()
         .contains("--target wasm32-wasip2 --release"));
 }
+
+#[test]
+fn the_two_accounts_example_passes_every_variable_to_each_account() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/two-accounts/spin.toml"
+    ))
+    .unwrap();
+    let m: toml::Table = text.parse().expect("the example is TOML");
+    let app_vars = m["variables"].as_table().unwrap();
+    let wanted: BTreeSet<&str> = VARIABLES.iter().copied().collect();
+    let mut accounts = 0;
+    for (id, c) in m["component"].as_table().unwrap() {
+        if !c["source"].as_str().unwrap().ends_with("/wxmp.wasm") {
+            continue;
+        }
+        accounts += 1;
+        let passed = c["variables"].as_table().unwrap();
+        let names: BTreeSet<&str> = passed.keys().map(String::as_str).collect();
+        assert_eq!(names, wanted, "component {id} passes every wxmp variable");
+        for (name, template) in passed {
+            let referenced = template
+                .as_str()
+                .unwrap()
+                .trim_start_matches("{{")
+                .trim_end_matches("}}")
+                .trim();
+            assert!(app_vars.contains_key(referenced), "{id}.{name} refers to {referenced}");
+            // Secrets stay secret under their account-specific names.
+            if ["app_secret", "token", "session_secret"].contains(&name.as_str()) {
+                assert_eq!(app_vars[referenced]["secret"].as_bool(), Some(true), "{referenced}");
+            }
+        }
+        assert_eq!(c["key_value_stores"].as_array().unwrap()[0].as_str(), Some("default"));
+    }
+    assert_eq!(accounts, 2);
+    let routes: Vec<&str> = m["trigger"]["http"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["route"].as_str().unwrap())
+        .collect();
+    assert_eq!(routes, ["/shop/...", "/blog/...", "/..."]);
+}

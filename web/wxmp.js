@@ -17,6 +17,8 @@
   // first opened with; Android checks the current URL. Capture the landing
   // URL before anything (pushState, or the clean-up below) changes it.
   var landingUrl = location.href.split('#')[0];
+  // Where wxmp is mounted (e.g. '/wechat'): wxmp fills this line in when it
+  // serves the file; wxmp.init({ base }) overrides it.
   var base = '';
   var lastLoginError = null;
 
@@ -58,9 +60,12 @@
   }
 
   var wxmp = {
-    /** Where wxmp is mounted when not at the site root, e.g. { base: '/wechat' }. */
+    /**
+     * Where wxmp is mounted, e.g. { base: '/wechat' }. Rarely needed: the
+     * script knows the mount it was served from.
+     */
     init: function (options) {
-      base = ((options && options.base) || '').replace(/\/$/, '');
+      if (options && typeof options.base === 'string') base = options.base.replace(/\/$/, '');
       return wxmp;
     },
 
@@ -69,7 +74,8 @@
       var o = options || {};
       var q = new URLSearchParams();
       q.set('scope', o.scope || 'snsapi_base');
-      q.set('return_to', o.returnTo || location.href);
+      // Absolute, so a path means this site's page, not one below wxmp's mount.
+      q.set('return_to', new URL(o.returnTo || location.href, location.href).href);
       location.assign(base + '/oauth/login?' + q.toString());
     },
 

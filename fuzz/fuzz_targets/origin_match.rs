@@ -5,14 +5,16 @@
 use libfuzzer_sys::fuzz_target;
 use url::Url;
 use wxmp::core::jssdk;
+use wxmp::core::mount::Prefix;
 use wxmp::core::origin::{resolve_return_to, AllowedOrigins, Origin};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let allowed = AllowedOrigins::parse_list("https://m.example.com, http://localhost:3000")
         .expect("static list");
-    let public = Url::parse("https://m.example.com/app/").expect("static URL");
-    if let Ok(url) = resolve_return_to(Some(&text), &public, &allowed) {
+    let public = Url::parse("https://m.example.com").expect("static URL");
+    let mount = Prefix::parse("/app").expect("static prefix");
+    if let Ok(url) = resolve_return_to(Some(&text), &public, &mount, &allowed) {
         let origin = Origin::of(&url).expect("an http(s) origin");
         assert!(
             allowed.contains(&origin) || Origin::of(&public) == Some(origin),

@@ -291,7 +291,7 @@ mod tests {
         );
         let consumer =
             manifest::Manifest::load(&repo().join("examples/consumer/spin.toml")).unwrap();
-        assert_eq!(consumer.route("/verify"), Some("wxmp"));
+        assert_eq!(consumer.route("/verify").map(|r| r.component), Some("wxmp"));
         assert!(consumer
             .source_path(&consumer.components["wxmp"])
             .ends_with("examples/consumer/../../target/composed.wasm"));

@@ -143,14 +143,63 @@ impl Manifest {
         self.dir.join(&component.source)
     }
 
-    /// The component id serving `path`: the longest matching route wins,
-    /// `/prefix/...` matching the prefix and everything below it.
-    pub(crate) fn route(&self, path: &str) -> Option<&str> {
+    /// The trigger serving `path`, as Spin picks it: an exact route beats
+    /// a wildcard, the longest wildcard wins (`/prefix/...` matches the
+    /// prefix and everything below it), and of equal routes the last.
+    pub(crate) fn route(&self, path: &str) -> Option<RouteMatch<'_>> {
         self.triggers
             .iter()
-            .filter_map(|t| route_match_len(&t.route, path).map(|len| (len, t.component.as_str())))
+            .filter_map(|t| route_match_len(&t.route, path).map(|len| (len, t)))
             .max_by_key(|(len, _)| *len)
-            .map(|(_, c)| c)
+            .map(|(_, t)| RouteMatch {
+                component: &t.component,
+                route: &t.route,
+                path_info: t
+                    .route
+                    .strip_suffix("/...")
+                    .and_then(|prefix| path.strip_prefix(prefix))
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+    }
+}
+
+/// The trigger a request matched, and what Spin tells the component of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RouteMatch<'a> {
+    /// The component id.
+    pub(crate) component: &'a str,
+    /// The route as the manifest writes it (`/wechat/...`, `/wx`).
+    pub(crate) route: &'a str,
+    /// The part of the path the route's wildcard matched (`""` for an exact route).
+    pub(crate) path_info: String,
+}
+
+impl RouteMatch<'_> {
+    /// The route without its wildcard: Spin's `spin-component-route`.
+    pub(crate) fn component_route(&self) -> &str {
+        self.route.strip_suffix("/...").unwrap_or(self.route)
+    }
+
+    /// The headers Spin 4 appends for a wasi:http component, in its order
+    /// (`crates/trigger-http/src/headers.rs`): the component reads its
+    /// mount from them. `host` is the request's Host header, `path_and_query`
+    /// its target.
+    pub(crate) fn spin_headers(
+        &self,
+        host: &str,
+        path_and_query: &str,
+        client: std::net::SocketAddr,
+    ) -> [(&'static str, String); 7] {
+        [
+            ("spin-path-info", self.path_info.clone()),
+            ("spin-full-url", format!("http://{host}{path_and_query}")),
+            ("spin-matched-route", self.route.to_owned()),
+            ("spin-base-path", "/".to_owned()),
+            ("spin-raw-component-route", self.route.to_owned()),
+            ("spin-component-route", self.component_route().to_owned()),
+            ("spin-client-addr", client.to_string()),
+        ]
     }
 }
 
@@ -206,11 +255,12 @@ key_value_stores = ["default"]
     #[test]
     fn parses_and_routes_by_longest_prefix() {
         let m = Manifest::parse(MINIMAL, Path::new("/app")).unwrap();
-        assert_eq!(m.route("/"), Some("c"));
-        assert_eq!(m.route("/wx"), Some("c"));
-        assert_eq!(m.route("/api"), Some("d"));
-        assert_eq!(m.route("/api/me"), Some("d"));
-        assert_eq!(m.route("/apix"), Some("c"));
+        let component = |path: &str| m.route(path).map(|r| r.component);
+        assert_eq!(component("/"), Some("c"));
+        assert_eq!(component("/wx"), Some("c"));
+        assert_eq!(component("/api"), Some("d"));
+        assert_eq!(component("/api/me"), Some("d"));
+        assert_eq!(component("/apix"), Some("c"));
         assert_eq!(m.source_path(&m.components["c"]), Path::new("/app/c.wasm"));
         assert!(m.variables["b"].secret);
     }
@@ -250,7 +300,50 @@ key_value_stores = ["default"]
     fn the_projects_own_manifest_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
         let m = Manifest::load(&path).unwrap();
-        assert_eq!(m.route("/oauth/callback"), Some("wxmp"));
+        assert_eq!(m.route("/oauth/callback").map(|r| r.component), Some("wxmp"));
         assert_eq!(m.components["wxmp"].key_value_stores, ["default"]);
+    }
+
+    #[test]
+    fn matches_report_what_spin_4_appends() {
+        let m = Manifest::parse(
+            &MINIMAL
+                .replace("route = \"/api/...\"", "route = \"/wechat/...\"")
+                .replace(
+                    "[component.c]",
+                    "[[trigger.http]]\nroute = \"/MP_verify_x.txt\"\ncomponent = \"d\"\n[component.c]",
+                ),
+            Path::new("/app"),
+        )
+        .unwrap();
+        let client: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let cases = [
+            ("/wechat/oauth/login", "d", "/wechat/...", "/oauth/login", "/wechat"),
+            ("/wechat", "d", "/wechat/...", "", "/wechat"),
+            ("/wechat/", "d", "/wechat/...", "/", "/wechat"),
+            ("/shop/x", "c", "/...", "/shop/x", ""),
+            ("/MP_verify_x.txt", "d", "/MP_verify_x.txt", "", "/MP_verify_x.txt"),
+        ];
+        for (path, component, route, info, component_route) in cases {
+            let r = m.route(path).unwrap();
+            assert_eq!((r.component, r.route, r.path_info.as_str()), (component, route, info), "{path}");
+            let headers = r.spin_headers("m.example.com", &format!("{path}?q=1"), client);
+            let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
+            assert_eq!(names, ["spin-path-info", "spin-full-url", "spin-matched-route", "spin-base-path", "spin-raw-component-route", "spin-component-route", "spin-client-addr"]);
+            assert_eq!(headers[1].1, format!("http://m.example.com{path}?q=1"));
+            assert_eq!(headers[5].1, component_route, "{path}");
+            assert_eq!(headers[6].1, "127.0.0.1:9");
+        }
+    }
+
+    #[test]
+    fn an_exact_route_beats_a_wildcard_and_the_last_of_equals_wins() {
+        let text = MINIMAL.replace(
+            "[component.c]",
+            "[[trigger.http]]\nroute = \"/api/me\"\ncomponent = \"c\"\n[[trigger.http]]\nroute = \"/api/...\"\ncomponent = \"c\"\n[component.c]",
+        );
+        let m = Manifest::parse(&text, Path::new("/app")).unwrap();
+        assert_eq!(m.route("/api/me").unwrap().route, "/api/me");
+        assert_eq!(m.route("/api/x").unwrap().component, "c", "the later /api/... wins");
     }
 }

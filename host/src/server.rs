@@ -30,6 +30,7 @@ use wasmtime_wasi_http::WasiHttpView;
 use crate::app::App;
 use crate::limits::Limits;
 use crate::log::Log;
+use crate::manifest::RouteMatch;
 use crate::state::HostState;
 use crate::stats::Stats;
 
@@ -223,16 +224,16 @@ async fn handle(
     shared: Arc<Shared>,
     stats: Arc<Stats>,
     peer: SocketAddr,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let served = shared
-        .app
-        .manifest
-        .route(&path)
-        .and_then(|id| shared.app.components.get(id));
+    let matched = shared.app.manifest.route(&path);
+    let served = matched.as_ref().and_then(|m| {
+        append_spin_headers(&mut req, m, peer);
+        shared.app.components.get(m.component)
+    });
     let response = match served {
         Some(served) => serve_request(&shared, served, &stats, req)
             .await
@@ -248,6 +249,27 @@ async fn handle(
         started.elapsed().as_secs_f64() * 1000.0
     ));
     Ok(response)
+}
+
+/// Appends the headers Spin 4 appends for the matched route, after every
+/// header the client sent (which are all kept, forged `spin-*` ones too:
+/// the component trusts only the last value of each, Spin's).
+fn append_spin_headers<B>(req: &mut Request<B>, matched: &RouteMatch<'_>, peer: SocketAddr) {
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_owned();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+    for (name, value) in matched.spin_headers(&host, &target, peer) {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            req.headers_mut().append(name, value);
+        }
+    }
 }
 
 /// Reads the body (when small enough to buffer), takes an instance and runs

@@ -17,8 +17,10 @@ use std::sync::{Arc, OnceLock};
 use url::Url;
 
 use super::crypto::decode_aes_key;
+use super::domain_check::VerifyFile;
 use super::error::Error;
 use super::messages::MessageMode;
+use super::mount::Prefix;
 use super::origin::{AllowedOrigins, Origin};
 use super::types::{AdminKey, AesKey, AppId, AppSecret, ServerToken, SessionSecret};
 
@@ -147,8 +149,11 @@ settings! {
             (Some(_), _) => Err("must be one of \"plaintext\", \"compat\", \"safe\"".into()),
         }
     };
-    /// `public_url`: the site's external base URL.
-    public_url: Url = |c, name| c.required(name).and_then(|v| parse_base_url(&v));
+    /// `public_url`: the site's external origin (`scheme://host[:port]`).
+    public_url: Url = |c, name| c.required(name).and_then(|v| parse_origin_url(&v));
+    /// `base_path`: where wxmp is mounted, when Spin's route should not
+    /// decide (`/` for the root); `None` follows the route.
+    base_path: Option<Prefix> = |c, name| c.optional(name, Prefix::parse);
     /// `allowed_origins`, defaulting to the origin of `public_url`.
     allowed_origins: AllowedOrigins = |c, name| match (c.raw(name), c.public_url()) {
         (Some(list), _) => AllowedOrigins::parse_list(&list),
@@ -192,6 +197,8 @@ settings! {
     demo: bool = |c, name| c.choice(name, &[("false", false), ("true", true)]);
     /// `jssdk_script_url`: the jweixin script the demo page loads.
     jssdk_script_url: Url = |c, name| parse_url(c.raw(name).as_deref().unwrap_or(DEFAULT_JSSDK_SCRIPT_URL));
+    /// `domain_verify_file`: WeChat's domain check file to serve, if any.
+    domain_verify_file: Option<VerifyFile> = |c, name| c.optional(name, VerifyFile::parse);
 }
 
 /// Hands out a setting or the `Error::Config` that names its problem.
@@ -290,6 +297,16 @@ fn parse_url(raw: &str) -> Result<Url, String> {
     }
     if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
         return Err("must not carry userinfo or a fragment".into());
+    }
+    Ok(url)
+}
+
+/// The site's origin: `public_url` names scheme, host and port only; where
+/// wxmp sits below it is the mount prefix's business.
+fn parse_origin_url(raw: &str) -> Result<Url, String> {
+    let url = parse_base_url(raw)?;
+    if url.path() != "/" {
+        return Err("must be the site's origin (scheme://host[:port]); wxmp's mount prefix comes from its Spin route or base_path".into());
     }
     Ok(url)
 }

@@ -8,6 +8,7 @@ use std::fmt;
 use url::Url;
 
 use super::error::Error;
+use super::mount::Prefix;
 
 /// A web origin: scheme, lowercase host and explicit port.
 #[derive(Clone, PartialEq, Eq)]
@@ -126,13 +127,14 @@ fn has_ambiguous_chars(raw: &str) -> bool {
 pub fn resolve_return_to(
     raw: Option<&str>,
     public_url: &Url,
+    mount: &Prefix,
     allowed: &AllowedOrigins,
 ) -> Result<Url, Error> {
     let invalid = || {
         Error::invalid("invalid_return_to", "return_to must be a path starting with one '/' or an absolute URL on an allowed origin")
     };
     let Some(raw) = raw else {
-        return Ok(public_url.clone());
+        return Url::parse(&mount.url(public_url, "/")).map_err(|_| invalid());
     };
     if raw.len() > 2048 || has_ambiguous_chars(raw) {
         return Err(invalid());
@@ -141,7 +143,7 @@ pub fn resolve_return_to(
         if raw.starts_with("//") {
             return Err(invalid());
         }
-        let resolved = public_url.join(raw).map_err(|_| invalid())?;
+        let resolved = public_url.join(&mount.path(raw)).map_err(|_| invalid())?;
         return match Origin::of(&resolved) {
             Some(o) if Origin::of(public_url).as_ref() == Some(&o) => Ok(resolved),
             _ => Err(invalid()),
@@ -202,15 +204,21 @@ mod tests {
 
     #[test]
     fn return_to_paths_resolve_against_public_url() {
-        let got = resolve_return_to(Some("/shop?item=1#top"), &public(), &allowed()).unwrap();
+        let got = resolve_return_to(Some("/shop?item=1#top"), &public(), &Prefix::root(), &allowed()).unwrap();
         assert_eq!(got.as_str(), "https://m.example.com/shop?item=1#top");
         assert_eq!(
-            resolve_return_to(None, &public(), &allowed())
+            resolve_return_to(None, &public(), &Prefix::root(), &allowed())
                 .unwrap()
                 .as_str(),
             "https://m.example.com/"
         );
-        let got = resolve_return_to(Some("/%2F%2Fevil.com"), &public(), &allowed()).unwrap();
+        let got = resolve_return_to(Some("/%2F%2Fevil.com"), &public(), &Prefix::root(), &allowed()).unwrap();
+        // Below a mount, paths are the mount's; the default is the mount's root.
+        let shop = Prefix::parse("/shop").unwrap();
+        let got = resolve_return_to(Some("/cart?x=1"), &public(), &shop, &allowed()).unwrap();
+        assert_eq!(got.as_str(), "https://m.example.com/shop/cart?x=1");
+        let got = resolve_return_to(None, &public(), &shop, &allowed()).unwrap();
+        assert_eq!(got.as_str(), "https://m.example.com/shop/");
         assert_eq!(got.host_str(), Some("m.example.com"));
     }
 
@@ -231,7 +239,7 @@ mod tests {
             "https:evil.com",
             "javascript:alert(1)",
         ] {
-            let err = resolve_return_to(Some(bad), &public(), &allowed()).unwrap_err();
+            let err = resolve_return_to(Some(bad), &public(), &Prefix::root(), &allowed()).unwrap_err();
             assert!(
                 matches!(
                     err,
@@ -248,7 +256,7 @@ mod tests {
     #[test]
     fn absolute_return_to_on_an_allowed_origin_is_kept() {
         let got =
-            resolve_return_to(Some("http://localhost:3000/done"), &public(), &allowed()).unwrap();
+            resolve_return_to(Some("http://localhost:3000/done"), &public(), &Prefix::root(), &allowed()).unwrap();
         assert_eq!(got.as_str(), "http://localhost:3000/done");
     }
 

@@ -10,6 +10,7 @@ use url::Url;
 use crate::core::config::need;
 use crate::core::error::Error;
 use crate::core::keys::Keys;
+use crate::core::mount::Prefix;
 use crate::core::oauth::{self, Grant, Scope};
 use crate::core::origin;
 use crate::core::session::{SessionId, SessionRecord, UserSessions, SESSION_TTL_SECS};
@@ -66,12 +67,9 @@ pub struct Callback {
     pub login_tag: String,
 }
 
-/// The redirect_uri registered with WeChat: `{public_url}/oauth/callback`.
-pub fn callback_url(public_url: &Url) -> String {
-    format!(
-        "{}/oauth/callback",
-        public_url.as_str().trim_end_matches('/')
-    )
+/// The redirect_uri registered with WeChat: `{public_url}{mount}/oauth/callback`.
+pub fn callback_url(public_url: &Url, mount: &Prefix) -> String {
+    mount.url(public_url, "/oauth/callback")
 }
 
 /// Starts a login. `login_cookies` are the browser's current login cookies
@@ -79,6 +77,7 @@ pub fn callback_url(public_url: &Url) -> String {
 /// each other, but never reused — every login gets a fresh nonce.
 pub fn start<'a>(
     env: &Env,
+    mount: &Prefix,
     return_to: Option<&str>,
     scope: Option<&str>,
     login_cookies: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -86,7 +85,8 @@ pub fn start<'a>(
     let cfg = env.config;
     let scope = scope.map_or(Ok(Scope::Base), Scope::parse)?;
     let public_url = need(cfg.public_url())?;
-    let return_to = origin::resolve_return_to(return_to, public_url, need(cfg.allowed_origins())?)?;
+    let return_to =
+        origin::resolve_return_to(return_to, public_url, mount, need(cfg.allowed_origins())?)?;
     if return_to.as_str().len() > MAX_RETURN_TO_BYTES {
         return Err(Error::invalid(
             "invalid_return_to",
@@ -105,7 +105,7 @@ pub fn start<'a>(
     let location = oauth::authorize_url(
         need(cfg.oauth_base())?,
         app_id,
-        &callback_url(public_url),
+        &callback_url(public_url, mount),
         scope,
         &state::issue(key, pending.nonce, now),
     )?;

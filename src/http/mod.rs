@@ -5,6 +5,7 @@
 pub mod cookies;
 pub mod error;
 pub mod limits;
+pub mod mount;
 pub mod request;
 pub mod request_id;
 pub mod response;

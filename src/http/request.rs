@@ -1,14 +1,20 @@
 //! An incoming request as a plain value, with the small lookups routes need.
 
 use crate::core::method::Method;
+use crate::core::mount::Prefix;
 
 /// An incoming request, its body already read (within `limits`).
 #[derive(Clone, Debug)]
 pub struct Request {
     /// The method.
     pub method: Method,
-    /// The path, without the query.
+    /// The path, without the query, as it arrived (mount prefix included).
     pub path: String,
+    /// Where wxmp is mounted for this request (set by `http::handle`).
+    pub prefix: Prefix,
+    /// The path below the mount prefix: what routes match on (set by
+    /// `http::handle`; the whole path until then).
+    pub route: String,
     /// The raw query (no leading `?`), empty when there is none.
     pub query: String,
     /// Headers with lowercase names, in arrival order.
@@ -26,6 +32,8 @@ impl Request {
         Self {
             method: method.into(),
             path: path.to_owned(),
+            prefix: Prefix::root(),
+            route: path.to_owned(),
             query: query.to_owned(),
             headers: Vec::new(),
             body: Vec::new(),

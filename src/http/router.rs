@@ -6,6 +6,7 @@ use super::request::Request;
 use super::request_id::{self, RequestId, Tagged};
 use super::response::Response;
 use super::routes;
+use crate::core::domain_check;
 use crate::core::method::Method::{Get, Post};
 use crate::ports::{Env, Logger};
 
@@ -15,7 +16,8 @@ type Handler = fn(&Request, &Env) -> Result<Response, ApiError>;
 /// Answers one request; every failure becomes its JSON error response.
 /// The answer carries the request id, and every line logged while handling
 /// it starts with the id — WeChat's `errmsg` goes there, not to the caller.
-pub fn handle(req: &Request, env: &Env) -> Response {
+/// Routes see the path below the request's mount prefix.
+pub fn handle(mut req: Request, env: &Env) -> Response {
     let headers = req.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let id = RequestId::for_request(headers, env);
     let log = Tagged {
@@ -23,7 +25,9 @@ pub fn handle(req: &Request, env: &Env) -> Response {
         inner: env.log,
     };
     let env = Env { log: &log, ..*env };
-    let response = route(req, &env).unwrap_or_else(|e| {
+    let response = mount(&mut req, &env)
+        .and_then(|()| route(&req, &env))
+        .unwrap_or_else(|e| {
         if let Some((errcode, errmsg)) = &e.upstream {
             log.log(&format!(
                 "{} {} answered {} {}: WeChat errcode={errcode} errmsg={errmsg:?}",
@@ -35,8 +39,22 @@ pub fn handle(req: &Request, env: &Env) -> Response {
     response.with_header(request_id::HEADER, id.as_str())
 }
 
+/// Sets the request's mount prefix and its path below it; a path outside
+/// the mount is nobody's route here.
+fn mount(req: &mut Request, env: &Env) -> Result<(), ApiError> {
+    // WeChat's domain check file lives at the domain root, whatever the mount.
+    if domain_check::is_check_path(&req.path) {
+        req.route = req.path.clone();
+        return Ok(());
+    }
+    let (prefix, below) = super::mount::resolve(&req.path, &req.headers, env);
+    req.prefix = prefix;
+    req.route = below.ok_or_else(ApiError::not_found)?;
+    Ok(())
+}
+
 fn route(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let (allow, handler): (&'static str, Option<Handler>) = match (req.path.as_str(), &req.method) {
+    let (allow, handler): (&'static str, Option<Handler>) = match (req.route.as_str(), &req.method) {
         ("/wx", Get) => ("GET, POST", Some(routes::verify::server_verification)),
         ("/wx", Post) => ("GET, POST", Some(routes::messages::push)),
         ("/wx", _) => ("GET, POST", None),
@@ -57,6 +75,7 @@ fn route(req: &Request, env: &Env) -> Result<Response, ApiError> {
         ("/wxmp.mjs", Get) => ("GET", Some(routes::web::module)),
         ("/wxmp.js" | "/wxmp.mjs", _) => ("GET", None),
         (p, Get) if p == "/" || p.starts_with("/spa/") => ("GET", Some(routes::web::demo)),
+        (p, Get) if domain_check::is_check_path(p) => ("GET", Some(routes::web::domain_check)),
         _ => return Err(ApiError::not_found()),
     };
     match handler {

@@ -16,7 +16,7 @@ use crate::http::{self, limits, spin_headers, ApiError, Request, Response};
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     let response = match read_request(incoming) {
-        Ok(request) => with_env(|env| http::handle(&request, env)),
+        Ok(request) => with_env(|env| http::handle(request, env)),
         Err((e, caller_id)) => with_env(|env| {
             let id = caller_id.unwrap_or_else(|| RequestId::random(env.random()));
             e.into_response()

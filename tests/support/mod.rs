@@ -245,7 +245,7 @@ impl World {
     }
 
     pub fn send(&self, req: Request) -> Response {
-        http::handle(&req, &self.env())
+        http::handle(req, &self.env())
     }
 
     pub fn get(&self, path_and_query: &str) -> Response {

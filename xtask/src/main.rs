@@ -5,9 +5,10 @@
 //!   (a simulated WeChat in-process, zero configuration).
 //! - `test`: installs what the tests need (the wasm target; redis-server,
 //!   nginx, Chromium and a CJK font via apt-get when missing;
-//!   playwright-core via npm), builds the component and the misbehaving test
-//!   component (`testkit/stuck`), runs every Rust test, then the browser
-//!   tests and the fuzz targets.
+//!   playwright-core via npm), builds the component, the misbehaving test
+//!   component (`testkit/stuck`) and the do-nothing one (`bench/floor`, "your
+//!   app" beside wxmp in the mount tests), runs clippy and every Rust test,
+//!   then the browser tests and the fuzz targets.
 //! - `build`: installs the wasm target and builds the component only.
 //! - `fuzz [SECS]`: runs every cargo-fuzz target for SECS seconds (default 5;
 //!   `cargo xtask fuzz 600` for a real campaign), after replaying the saved
@@ -48,6 +49,7 @@ fn main() {
         }),
         "test" => build_component()
             .and_then(|()| build_wasm("wxmp-stuck"))
+            .and_then(|()| build_wasm("wxmp-floor"))
             .and_then(|()| compose())
             .and_then(|()| ensure_apt("redis-server", &["redis-server"]))
             // Debian puts nginx in /usr/sbin, which not every PATH has.

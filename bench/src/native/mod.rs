@@ -41,7 +41,7 @@ impl Native {
     }
 
     /// Answers one request exactly as the component's router would.
-    pub fn answer(&self, request: &Request) -> Response {
+    pub fn answer(&self, request: Request) -> Response {
         let env = Env {
             config: &self.config,
             kv: &self.kv,
@@ -74,7 +74,7 @@ pub async fn serve(listener: TcpListener, native: Arc<Native>) -> std::io::Resul
 
 async fn respond(native: &Native, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let response = match read(req).await {
-        Ok(request) => native.answer(&request),
+        Ok(request) => native.answer(request),
         Err(e) => e.into_response(),
     };
     let mut out = hyper::Response::builder().status(response.status);

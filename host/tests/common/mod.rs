@@ -494,8 +494,13 @@ pub fn manifest_with_outbound(dir: &TempDir, hosts: &[&str]) -> PathBuf {
 /// Asks the simulator to push like WeChat (sign, encrypt, POST) and returns
 /// `{"status", "body", "reply"}` (the reply opened as WeChat would).
 pub fn sim_push(sim: &SimHandle, host: &Host, push: serde_json::Value) -> serde_json::Value {
+    sim_push_to(sim, &format!("http://{}/wx", host.addr), push)
+}
+
+/// [`sim_push`] to any URL (wxmp mounted below a prefix).
+pub fn sim_push_to(sim: &SimHandle, url: &str, push: serde_json::Value) -> serde_json::Value {
     let mut push = push;
-    push["url"] = serde_json::json!(format!("http://{}/wx", host.addr));
+    push["url"] = serde_json::json!(url);
     let addr: SocketAddr = sim.url.trim_start_matches("http://").parse().unwrap();
     let r = request(
         addr,

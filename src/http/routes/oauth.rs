@@ -10,12 +10,13 @@ use crate::ports::Env;
 /// 302 to WeChat's authorize URL, with a login cookie binding the state to
 /// this browser (and the browser's stale login cookies cleared).
 pub(crate) fn login(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let cookies = Cookies::of(env)?;
+    let cookies = Cookies::of(env, req)?;
     let mine = req
         .cookies()
         .filter_map(|(name, value)| Some((cookies.login_tag(name)?, value)));
     let redirect = login::start(
         env,
+        &req.prefix,
         req.query_param("return_to").as_deref(),
         req.query_param("scope").as_deref(),
         mine,
@@ -37,7 +38,7 @@ pub(crate) fn login(req: &Request, env: &Env) -> Result<Response, ApiError> {
 
 /// Checks the state, signs the user in and sends them back to return_to.
 pub(crate) fn callback(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let cookies = Cookies::of(env)?;
+    let cookies = Cookies::of(env, req)?;
     let done = login::finish(
         env,
         req.query_param("code").as_deref(),

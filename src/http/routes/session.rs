@@ -11,7 +11,7 @@ use crate::ports::Env;
 
 /// The profile stored at login, or `401 no_session`.
 pub(crate) fn me(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let cookies = Cookies::of(env)?;
+    let cookies = Cookies::of(env, req)?;
     match session::current(env, req.cookie(&cookies.session_name()))? {
         Some(record) => Ok(Response::json(200, &record.profile)),
         None => Err(ApiError::new(401, "no_session", "not logged in")
@@ -28,7 +28,7 @@ pub(crate) fn logout(req: &Request, env: &Env) -> Result<Response, ApiError> {
             "logout must come from a page on an allowed origin",
         ));
     }
-    let cookies = Cookies::of(env)?;
+    let cookies = Cookies::of(env, req)?;
     session::end(env, req.cookie(&cookies.session_name()))?;
     Ok(Response::empty(204)
         .with_header("set-cookie", &cookies.clear(&cookies.session_name()))

@@ -1,5 +1,6 @@
 //! The browser side: `/wxmp.js` (classic script), `/wxmp.mjs` (ES module)
-//! and, when `demo` is on, the demo page at `/` (and `/spa/…`, its routes).
+//! and, when `demo` is on, the demo page at `/` (and `/spa/…`, its routes);
+//! each knows the mount it is served from. Also WeChat's domain check file.
 
 use sha1::{Digest, Sha1};
 
@@ -14,12 +15,25 @@ const MODULE_EXPORTS: &str = "\nexport default globalThis.wxmp;\nexport const { 
 /// The demo page, `web/demo.html`.
 const DEMO: &str = include_str!("../../../web/demo.html");
 
+/// The line of `web/wxmp.js` that holds its mount prefix.
+const BASE_LINE: &str = "  var base = '';";
+
+/// The helper with the request's mount prefix as its base.
+fn script_for(req: &Request) -> String {
+    // A prefix is `/segment…` of URL-safe characters: nothing to escape.
+    SCRIPT.replacen(
+        BASE_LINE,
+        &format!("  var base = '{}';", req.prefix.as_str()),
+        1,
+    )
+}
+
 /// `GET /wxmp.js`.
 pub(crate) fn script(req: &Request, _env: &Env) -> Result<Response, ApiError> {
     Ok(cached(
         req,
         "text/javascript; charset=utf-8",
-        SCRIPT.as_bytes().to_vec(),
+        script_for(req).into_bytes(),
     ))
 }
 
@@ -28,8 +42,18 @@ pub(crate) fn module(req: &Request, _env: &Env) -> Result<Response, ApiError> {
     Ok(cached(
         req,
         "text/javascript; charset=utf-8",
-        format!("{SCRIPT}{MODULE_EXPORTS}").into_bytes(),
+        format!("{}{MODULE_EXPORTS}", script_for(req)).into_bytes(),
     ))
+}
+
+/// `GET /MP_verify_<code>.txt`: WeChat's domain check file when
+/// `domain_verify_file` names this one; 404 for any other.
+pub(crate) fn domain_check(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let content = need(env.config.domain_verify_file())?
+        .as_ref()
+        .and_then(|file| file.serves(&req.path))
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Response::text(200, content.to_owned()).with_header("cache-control", "no-store"))
 }
 
 /// Cacheable for an hour, revalidated by ETag (the content's hash).
@@ -52,12 +76,14 @@ fn cached(req: &Request, content_type: &str, body: Vec<u8>) -> Response {
 }
 
 /// The demo page when `demo` is on; 404 otherwise.
-pub(crate) fn demo(_req: &Request, env: &Env) -> Result<Response, ApiError> {
+pub(crate) fn demo(req: &Request, env: &Env) -> Result<Response, ApiError> {
     if !*need(env.config.demo())? {
         return Err(ApiError::not_found());
     }
     let script_url = need(env.config.jssdk_script_url())?;
-    let page = DEMO.replace("__JWEIXIN_URL__", &html_attr(script_url.as_str()));
+    let page = DEMO
+        .replace("__JWEIXIN_URL__", &html_attr(script_url.as_str()))
+        .replace("__BASE__", req.prefix.as_str());
     Ok(Response::text(200, page)
         .with_header("cache-control", "no-store")
         .with_header("content-security-policy", "frame-ancestors 'none'")
