@@ -48,19 +48,139 @@ pub struct OutboundRequest {
 }
 
 /// An outbound HTTP response, body read in full (bounded by the adapter).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct OutboundResponse {
     /// Status code.
     pub status: u16,
+    /// The headers the gateway passes on (lowercase names); adapters may
+    /// leave out the rest.
+    pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
+}
+
+/// A body that comes piece by piece — a media upload on its way to WeChat,
+/// WeChat's answer on its way to the caller — so megabytes pass through
+/// without ever being held whole.
+pub trait BodyStream {
+    /// The next piece; `Ok(None)` at the end. Fails with `Error::Timeout`
+    /// or `Error::Transport` when the other side stalls or breaks off.
+    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, Error>;
+}
+
+/// A body still to be read, with its length when it was declared.
+pub struct StreamedBody {
+    /// `Content-Length`, when known.
+    pub len: Option<u64>,
+    /// The pieces.
+    pub stream: Box<dyn BodyStream>,
+}
+
+impl StreamedBody {
+    /// A body already in memory, as one piece (for adapters and tests).
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self {
+            len: Some(bytes.len() as u64),
+            stream: Box::new(InMemory(Some(bytes))),
+        }
+    }
+
+    /// Reads the whole body, failing with `too_long` past `max` bytes.
+    pub fn read_all(
+        mut self,
+        max: usize,
+        too_long: impl FnOnce() -> Error,
+    ) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::with_capacity(self.len.map_or(0, |n| n.min(max as u64) as usize));
+        while let Some(chunk) = self.stream.next_chunk()? {
+            if out.len() + chunk.len() > max {
+                return Err(too_long());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for StreamedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StreamedBody(len={:?})", self.len)
+    }
+}
+
+/// A body already read, handed out as one piece.
+struct InMemory(Option<Vec<u8>>);
+
+impl BodyStream for InMemory {
+    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.0.take().filter(|b| !b.is_empty()))
+    }
+}
+
+/// An answer whose body is still to be read.
+#[derive(Debug)]
+pub struct StreamedResponse {
+    /// Status code.
+    pub status: u16,
+    /// The headers the gateway passes on (lowercase names).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: StreamedBody,
 }
 
 /// Outbound HTTP. Fails with `Error::Transport` or `Error::Timeout` only.
 pub trait HttpClient {
     /// Sends `request` and reads the whole response.
     fn send(&self, request: &OutboundRequest) -> Result<OutboundResponse, Error>;
+
+    /// Sends `request` with `upload` as its body (declared with its
+    /// length), and returns the answer with its body unread. The default
+    /// holds both bodies in memory; the Spin adapter streams them.
+    fn send_streamed(
+        &self,
+        request: &OutboundRequest,
+        upload: Option<StreamedBody>,
+    ) -> Result<StreamedResponse, Error> {
+        let mut request = request.clone();
+        if let Some(upload) = upload {
+            let too_long = || Error::Transport("upload too long to buffer".into());
+            request.body = Some(upload.read_all(MAX_BUFFERED_STREAM, too_long)?);
+        }
+        let answer = self.send(&request)?;
+        Ok(StreamedResponse {
+            status: answer.status,
+            headers: answer.headers,
+            body: StreamedBody::from_bytes(answer.body),
+        })
+    }
+
+    /// Sends `request` and returns at once, its answer to be waited for.
+    /// The default sends and waits right here (callers compare the clock
+    /// to tell a late answer); the Spin adapter really returns at once.
+    fn start(&self, request: &OutboundRequest) -> Box<dyn PendingResponse> {
+        Box::new(Ready(Some(self.send(request))))
+    }
 }
+
+/// An outbound request on its way, its answer waited for in steps: a push
+/// answers WeChat in time and keeps waiting for a late webhook afterwards.
+pub trait PendingResponse {
+    /// Waits for the answer until `until_ms` (ms since the Unix epoch) at
+    /// most; `None` when it is still on its way then.
+    fn wait_until(&mut self, until_ms: u64) -> Option<Result<OutboundResponse, Error>>;
+}
+
+/// An answer that was complete when asked for.
+struct Ready(Option<Result<OutboundResponse, Error>>);
+
+impl PendingResponse for Ready {
+    fn wait_until(&mut self, _until_ms: u64) -> Option<Result<OutboundResponse, Error>> {
+        self.0.take()
+    }
+}
+
+/// The most [`HttpClient::send_streamed`]'s default holds in memory.
+const MAX_BUFFERED_STREAM: usize = 16 * 1024 * 1024;
 
 /// Wall-clock time and waiting.
 pub trait Clock {

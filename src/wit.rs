@@ -12,12 +12,15 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+use crate::core::custom::{self, CustomContent, CustomMessage};
 use crate::core::error::Error;
 use crate::core::messages::{Article, Incoming, PushQuery, Reply};
 use crate::core::oauth::{Grant, Scope};
+use crate::core::qrcode::{QrCode, QrRequest, Scene};
+use crate::core::template::{MiniProgram, TemplateMessage};
 use crate::core::userinfo::{Lang, Profile};
 use crate::core::xml::Node;
-use exports::wechat::mp::{messages, types};
+use exports::wechat::mp::{api, messages, types};
 
 impl From<Error> for types::Error {
     fn from(e: Error) -> Self {
@@ -174,6 +177,79 @@ impl From<messages::Reply> for Reply {
     }
 }
 
+impl From<api::TemplateMessage> for TemplateMessage {
+    fn from(m: api::TemplateMessage) -> Self {
+        let data = m
+            .data
+            .into_iter()
+            .map(|f| {
+                let mut field = serde_json::json!({ "value": f.value });
+                if let Some(color) = f.color {
+                    field["color"] = color.into();
+                }
+                (f.name, field)
+            })
+            .collect();
+        Self {
+            touser: m.touser,
+            template_id: m.template_id,
+            url: m.url,
+            miniprogram: m.miniprogram.map(|p| MiniProgram {
+                appid: p.appid,
+                pagepath: p.pagepath,
+            }),
+            data,
+            client_msg_id: m.client_msg_id,
+        }
+    }
+}
+
+/// A customer-service message for `touser`.
+pub fn custom_message(touser: String, content: api::CustomContent) -> CustomMessage {
+    let content = match content {
+        api::CustomContent::Text(content) => CustomContent::Text {
+            text: custom::Text { content },
+        },
+        api::CustomContent::Image(media_id) => CustomContent::Image {
+            image: custom::Media { media_id },
+        },
+        api::CustomContent::News(a) => CustomContent::News {
+            news: custom::News {
+                articles: vec![custom::Article {
+                    title: a.title,
+                    description: a.description,
+                    url: a.url,
+                    picurl: a.picurl,
+                }],
+            },
+        },
+    };
+    CustomMessage { touser, content }
+}
+
+/// The QR code to create.
+pub fn qr_request(scene: api::QrScene, permanent: bool, expire_seconds: Option<u32>) -> QrRequest {
+    QrRequest {
+        scene: match scene {
+            api::QrScene::Id(id) => Scene::Id(u64::from(id)),
+            api::QrScene::Text(text) => Scene::Str(text),
+        },
+        permanent,
+        expire_seconds,
+    }
+}
+
+impl From<QrCode> for api::QrCode {
+    fn from(c: QrCode) -> Self {
+        Self {
+            ticket: c.ticket,
+            expire_seconds: c.expire_seconds.map(|s| s.min(u64::from(u32::MAX)) as u32),
+            url: c.url,
+            image_url: c.image_url,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +356,63 @@ mod tests {
             url: "u".into(),
         }]));
         assert!(matches!(reply, Reply::News { ref articles } if articles[0].url == "u"));
+    }
+
+    #[test]
+    fn api_helpers_map_to_wechats_shapes() {
+        let message = TemplateMessage::from(api::TemplateMessage {
+            touser: "oU1".into(),
+            template_id: "TPL_1".into(),
+            url: None,
+            miniprogram: Some(api::MiniProgram {
+                appid: "wxmini1".into(),
+                pagepath: None,
+            }),
+            data: vec![
+                api::TemplateField {
+                    name: "keyword1".into(),
+                    value: "巧克力".into(),
+                    color: None,
+                },
+                api::TemplateField {
+                    name: "keyword2".into(),
+                    value: "39.8元".into(),
+                    color: Some("#173177".into()),
+                },
+            ],
+            client_msg_id: None,
+        });
+        let (_, body) = message.to_call().unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"touser": "oU1", "template_id": "TPL_1", "miniprogram": {"appid": "wxmini1"},
+                "data": {"keyword1": {"value": "巧克力"}, "keyword2": {"value": "39.8元", "color": "#173177"}}})
+        );
+        let news = custom_message(
+            "oU1".into(),
+            api::CustomContent::News(api::NewsArticle {
+                title: "T".into(),
+                description: String::new(),
+                url: "https://m.example.com/a".into(),
+                picurl: String::new(),
+            }),
+        );
+        let (_, body) = news.to_call().unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            serde_json::json!({"touser": "oU1", "msgtype": "news", "news": {"articles": [{"title": "T", "url": "https://m.example.com/a"}]}})
+        );
+        let qr = qr_request(api::QrScene::Text("shop-7".into()), true, None);
+        assert_eq!(
+            (qr.scene, qr.permanent, qr.expire_seconds),
+            (Scene::Str("shop-7".into()), true, None)
+        );
+        let code = api::QrCode::from(QrCode {
+            ticket: "T".into(),
+            expire_seconds: Some(60),
+            url: "http://weixin.qq.com/q/x".into(),
+            image_url: "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket=T".into(),
+        });
+        assert_eq!((code.ticket.as_str(), code.expire_seconds), ("T", Some(60)));
     }
 }

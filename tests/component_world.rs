@@ -86,13 +86,14 @@ fn exports_the_wechat_interfaces_and_the_http_handler() {
         .map(|(n, _)| n)
         .collect();
     for expected in [
-        "wechat:mp/verify@0.1.0",
-        "wechat:mp/oauth@0.1.0",
-        "wechat:mp/userinfo@0.1.0",
-        "wechat:mp/jssdk@0.1.0",
-        "wechat:mp/token@0.1.0",
-        "wechat:mp/types@0.1.0",
-        "wechat:mp/messages@0.1.0",
+        "wechat:mp/verify@0.1.1",
+        "wechat:mp/oauth@0.1.1",
+        "wechat:mp/userinfo@0.1.1",
+        "wechat:mp/jssdk@0.1.1",
+        "wechat:mp/token@0.1.1",
+        "wechat:mp/types@0.1.1",
+        "wechat:mp/messages@0.1.1",
+        "wechat:mp/api@0.1.1",
         "wasi:http/incoming-handler@0.2.0",
     ] {
         assert!(

@@ -49,7 +49,8 @@ fn declares_every_variable_with_the_contracts_flags() {
             "token",
             "encoding_aes_key",
             "session_secret",
-            "admin_key"
+            "admin_key",
+            "api_clients"
         ])
     );
     for (name, v) in vars {
@@ -122,13 +123,23 @@ fn the_two_accounts_example_passes_every_variable_to_each_account() {
                 .trim_start_matches("{{")
                 .trim_end_matches("}}")
                 .trim();
-            assert!(app_vars.contains_key(referenced), "{id}.{name} refers to {referenced}");
+            assert!(
+                app_vars.contains_key(referenced),
+                "{id}.{name} refers to {referenced}"
+            );
             // Secrets stay secret under their account-specific names.
             if ["app_secret", "token", "session_secret"].contains(&name.as_str()) {
-                assert_eq!(app_vars[referenced]["secret"].as_bool(), Some(true), "{referenced}");
+                assert_eq!(
+                    app_vars[referenced]["secret"].as_bool(),
+                    Some(true),
+                    "{referenced}"
+                );
             }
         }
-        assert_eq!(c["key_value_stores"].as_array().unwrap()[0].as_str(), Some("default"));
+        assert_eq!(
+            c["key_value_stores"].as_array().unwrap()[0].as_str(),
+            Some("default")
+        );
     }
     assert_eq!(accounts, 2);
     let routes: Vec<&str> = m["trigger"]["http"]

@@ -80,6 +80,7 @@ fn hook(w: &World, status: u16, reply: &str) -> Arc<Mutex<Vec<serde_json::Value>
             .push(serde_json::from_slice(r.body.as_deref().unwrap()).unwrap());
         Ok(OutboundResponse {
             status,
+            headers: Vec::new(),
             body: reply.clone().into_bytes(),
         })
     }));
@@ -592,4 +593,129 @@ fn a_captured_query_cannot_carry_another_body_but_a_retry_is_answered() {
     let retry = w.send(Request::new("POST", &url).with_body(genuine.body));
     assert_eq!(retry.body, first.body);
     assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+/// A webhook that takes `delay_ms` (on the test clock) and then replies.
+fn slow_hook(w: &World, delay_ms: u64, reply: &str) {
+    let (clock, reply) = (w.clock.clone(), reply.to_owned());
+    *w.http.webhook.lock().unwrap() = Some(Arc::new(move |r| {
+        clock.advance(delay_ms.min(r.timeouts.total_ms));
+        if delay_ms > r.timeouts.total_ms {
+            return Err(Error::Timeout("no answer".into()));
+        }
+        Ok(OutboundResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: reply.clone().into_bytes(),
+        })
+    }));
+}
+
+fn late_world(late_reply: &str) -> World {
+    World::with_clock(TestClock::manual(1_700_000_000_000), |v| {
+        v.insert("token".into(), "simtoken".into());
+        v.insert(
+            "encoding_aes_key".into(),
+            "SimEncodingAesKey0123456789abcdefghijklmnop".into(),
+        );
+        v.insert("message_mode".into(), "compat".into());
+        v.insert("message_webhook".into(), WEBHOOK_URL.into());
+        v.insert("late_reply".into(), late_reply.into());
+    })
+}
+
+fn logged(w: &World, needle: &str) -> bool {
+    w.logs.0.lock().unwrap().iter().any(|l| l.contains(needle))
+}
+
+#[test]
+fn a_late_webhook_reply_goes_out_as_a_customer_service_message() {
+    let w = late_world("customer_service");
+    w.sim.record_interaction(0, w.now_ms());
+    slow_hook(
+        &w,
+        6_000,
+        r#"{"type":"text","content":"稍等，已为您查到订单"}"#,
+    );
+    let r = push(&w, Mode::Safe, &fixture("text"));
+    assert_eq!(
+        (r.status, text(&r).as_str()),
+        (200, "success"),
+        "WeChat is answered in time"
+    );
+    let sent = w.sim.sent_messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, wxmp_sim::MessageKind::Custom);
+    assert_eq!(sent[0].body["touser"], "oSIMuser0000000000000000001");
+    assert_eq!(sent[0].body["text"]["content"], "稍等，已为您查到订单");
+    assert!(logged(&w, "sent as a customer-service message"));
+
+    // News keeps its first article; voice cannot go this way (logged).
+    slow_hook(
+        &w,
+        5_000,
+        r#"{"type":"news","articles":[{"title":"T","description":"D","url":"https://m.example.com/a","pic_url":"https://m.example.com/p.jpg"},{"title":"U","url":"https://m.example.com/b"}]}"#,
+    );
+    push(
+        &w,
+        Mode::Plain,
+        &fixture("text").replace("7300000000000000001", "7300000000000000057"),
+    );
+    let sent = w.sim.sent_messages();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[1].body["news"]["articles"][0]["picurl"],
+        "https://m.example.com/p.jpg"
+    );
+    slow_hook(&w, 5_000, r#"{"type":"voice","media_id":"M2"}"#);
+    push(
+        &w,
+        Mode::Plain,
+        &fixture("text").replace("7300000000000000001", "7300000000000000058"),
+    );
+    assert_eq!(w.sim.sent_messages().len(), 2);
+    assert!(logged(&w, "a customer-service message cannot carry"));
+}
+
+#[test]
+fn in_time_replies_stay_passive_and_late_ones_respect_wechats_window() {
+    let w = late_world("customer_service");
+    slow_hook(&w, 1_000, r#"{"type":"text","content":"马上"}"#);
+    let r = push(&w, Mode::Plain, &fixture("text"));
+    assert!(
+        text(&r).contains("<Content><![CDATA[马上]]></Content>"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(w.sim.calls("/cgi-bin/message/custom/send"), 0);
+    // Outside the 48-hour window: 45015, logged, not retried.
+    slow_hook(&w, 8_000, r#"{"type":"text","content":"晚了"}"#);
+    let r = push(
+        &w,
+        Mode::Plain,
+        &fixture("text").replace("7300000000000000001", "7300000000000000059"),
+    );
+    assert_eq!(text(&r), "success");
+    assert_eq!(w.sim.calls("/cgi-bin/message/custom/send"), 1);
+    assert!(logged(&w, "errcode 45015"));
+    // Past the late-reply limit nothing is sent.
+    slow_hook(&w, 25_000, r#"{"type":"text","content":"太晚了"}"#);
+    push(
+        &w,
+        Mode::Plain,
+        &fixture("text").replace("7300000000000000001", "7300000000000000060"),
+    );
+    assert_eq!(w.sim.calls("/cgi-bin/message/custom/send"), 1);
+    assert!(logged(&w, "nothing sent"));
+}
+
+#[test]
+fn without_late_reply_a_late_answer_is_dropped() {
+    let w = late_world("none");
+    w.sim.record_interaction(0, w.now_ms());
+    slow_hook(&w, 6_000, r#"{"type":"text","content":"晚了"}"#);
+    let r = push(&w, Mode::Plain, &fixture("text"));
+    assert_eq!(text(&r), "success");
+    assert_eq!(w.sim.calls("/cgi-bin/message/custom/send"), 0);
+    assert!(logged(&w, "answering success"));
 }

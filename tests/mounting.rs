@@ -60,7 +60,11 @@ fn at_a_prefix_routes_answer_below_it_and_nowhere_else() {
     assert_eq!(w.get("/wechat/wxmp.js").status, 200);
     for outside in ["/healthz", "/wechatx/healthz", "/other/wechat/healthz", "/"] {
         let r = w.get(outside);
-        assert_eq!((r.status, json(&r)["error"].as_str()), (404, Some("not_found")), "{outside}");
+        assert_eq!(
+            (r.status, json(&r)["error"].as_str()),
+            (404, Some("not_found")),
+            "{outside}"
+        );
     }
 }
 
@@ -76,21 +80,35 @@ fn an_oauth_login_works_end_to_end_below_the_prefix() {
         Some("https://m.example.com/wechat/oauth/callback")
     );
     let cookie = &set_cookies(&start)[0];
-    assert!(cookie.starts_with("__Host-wxmp_login_wechat_") && cookie.contains("; Path=/;"), "{cookie}");
+    assert!(
+        cookie.starts_with("__Host-wxmp_login_wechat_") && cookie.contains("; Path=/;"),
+        "{cookie}"
+    );
     jar.absorb(&start);
     let cb = w.authorize(&loc, "");
     let path = cb.strip_prefix(PUBLIC_URL).unwrap();
     assert!(path.starts_with("/wechat/oauth/callback?"), "{path}");
     let done = w.send(jar.on(Request::new("GET", path)));
-    assert_eq!(location(&done), "https://m.example.com/wechat/cart", "a return_to path is below the mount");
+    assert_eq!(
+        location(&done),
+        "https://m.example.com/wechat/cart",
+        "a return_to path is below the mount"
+    );
     jar.absorb(&done);
-    assert!(jar.0.contains_key("__Host-wxmp_session_wechat"), "{:?}", jar.0);
+    assert!(
+        jar.0.contains_key("__Host-wxmp_session_wechat"),
+        "{:?}",
+        jar.0
+    );
     let me = w.send(jar.on(Request::new("GET", "/wechat/api/me")));
     assert_eq!(me.status, 200);
     assert_eq!(json(&me)["openid"], w.sim.config().users[0].openid);
     // The root mount's session cookie is another cookie: no session there.
     let root = World::new();
-    assert_eq!(root.send(jar.on(Request::new("GET", "/api/me"))).status, 401);
+    assert_eq!(
+        root.send(jar.on(Request::new("GET", "/api/me"))).status,
+        401
+    );
 }
 
 #[test]
@@ -99,11 +117,16 @@ fn jssdk_signing_and_pushes_work_below_the_prefix() {
     let r = w.get("/wechat/jssdk/config?url=https%3A%2F%2Fm.example.com%2Fpage");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let sig = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, "1700000000", "n"]);
-    let verify = w.get(&format!("/wechat/wx?signature={sig}&timestamp=1700000000&nonce=n&echostr=ok"));
+    let verify = w.get(&format!(
+        "/wechat/wx?signature={sig}&timestamp=1700000000&nonce=n&echostr=ok"
+    ));
     assert_eq!((verify.status, verify.body.as_slice()), (200, &b"ok"[..]));
     let push = w.send(
-        Request::new("POST", &format!("/wechat/wx?signature={sig}&timestamp=1700000000&nonce=n"))
-            .with_body("<xml><MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>"),
+        Request::new(
+            "POST",
+            &format!("/wechat/wx?signature={sig}&timestamp=1700000000&nonce=n"),
+        )
+        .with_body("<xml><MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>"),
     );
     assert_eq!((push.status, push.body.as_slice()), (200, &b"success"[..]));
 }
@@ -112,7 +135,10 @@ fn jssdk_signing_and_pushes_work_below_the_prefix() {
 fn the_script_and_the_demo_know_their_mount() {
     let w = mounted_world();
     let script = String::from_utf8(w.get("/wechat/wxmp.js").body).unwrap();
-    assert!(script.contains("  var base = '/wechat';"), "the served script's base");
+    assert!(
+        script.contains("  var base = '/wechat';"),
+        "the served script's base"
+    );
     let module = String::from_utf8(w.get("/wechat/wxmp.mjs").body).unwrap();
     assert!(module.contains("  var base = '/wechat';"));
     let demo = String::from_utf8(w.get("/wechat/").body).unwrap();
@@ -127,9 +153,15 @@ fn the_script_and_the_demo_know_their_mount() {
 #[test]
 fn spins_route_decides_the_mount_when_base_path_is_unset() {
     let w = World::new();
-    let r = w.send(via_spin("/wechat/...", Request::new("GET", "/wechat/healthz")));
+    let r = w.send(via_spin(
+        "/wechat/...",
+        Request::new("GET", "/wechat/healthz"),
+    ));
     assert_eq!(r.status, 200);
-    let start = w.send(via_spin("/wechat/...", Request::new("GET", "/wechat/oauth/login")));
+    let start = w.send(via_spin(
+        "/wechat/...",
+        Request::new("GET", "/wechat/oauth/login"),
+    ));
     assert_eq!(
         query_of(&location(&start), "redirect_uri").as_deref(),
         Some("https://m.example.com/wechat/oauth/callback")
@@ -168,15 +200,29 @@ fn a_clients_forged_spin_headers_do_not_move_the_mount() {
 fn wechats_domain_check_file_is_served_at_the_root_whatever_the_mount() {
     let w = World::with_clock(TestClock::manual(1_700_000_000_000), |v| {
         v.insert("base_path".into(), "/wechat".into());
-        v.insert("domain_verify_file".into(), "MP_verify_abc123.txt:abc123".into());
+        v.insert(
+            "domain_verify_file".into(),
+            "MP_verify_abc123.txt:abc123".into(),
+        );
     });
-    let r = w.send(via_spin("/MP_verify_abc123.txt", Request::new("GET", "/MP_verify_abc123.txt")));
+    let r = w.send(via_spin(
+        "/MP_verify_abc123.txt",
+        Request::new("GET", "/MP_verify_abc123.txt"),
+    ));
     assert_eq!((r.status, r.body.as_slice()), (200, &b"abc123"[..]));
     assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
-    for other in ["/MP_verify_other.txt", "/wechat/MP_verify_abc123.txt", "/MP_verify_abc123.txt.bak"] {
+    for other in [
+        "/MP_verify_other.txt",
+        "/wechat/MP_verify_abc123.txt",
+        "/MP_verify_abc123.txt.bak",
+    ] {
         assert_eq!(w.get(other).status, 404, "{other}");
     }
-    assert_eq!(World::new().get("/MP_verify_abc123.txt").status, 404, "not configured");
+    assert_eq!(
+        World::new().get("/MP_verify_abc123.txt").status,
+        404,
+        "not configured"
+    );
 }
 
 #[test]
@@ -186,5 +232,11 @@ fn a_bad_base_path_is_a_named_problem() {
     });
     let h = json(&w.get("/healthz"));
     assert_eq!(h["status"], "degraded");
-    assert!(h["problems"][0].as_str().unwrap().starts_with("base_path: must start with '/'"), "{h}");
+    assert!(
+        h["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("base_path: must start with '/'"),
+        "{h}"
+    );
 }

@@ -222,8 +222,13 @@ fn connections_over_the_cap_are_answered_503_and_closed() {
     let held: Vec<TcpStream> = (0..8)
         .map(|_| TcpStream::connect(host.addr).unwrap())
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let r = try_request(host.addr, "GET", "/ok", &[], b"").unwrap();
+    // Once the host has accepted all eight (on a loaded machine that takes
+    // a moment), the ninth connection is refused.
+    let r = eventually(Duration::from_secs(5), "the connection cap to bite", || {
+        try_request(host.addr, "GET", "/ok", &[], b"")
+            .ok()
+            .filter(|r| r.status != 200)
+    });
     assert_eq!((r.status, r.json()["error"].as_str()), (503, Some("busy")));
     assert_eq!(r.header("retry-after"), Some("1"));
     drop(held);

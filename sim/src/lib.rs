@@ -11,8 +11,12 @@
 //! which returns the same token while valid, rotates within its last five
 //! minutes, and with `force_refresh` replaces it at once, 20 times a day),
 //! the jsapi_ticket, single-use OAuth codes (5 minutes), user grants,
-//! `sns/userinfo` (48001 for snsapi_base grants), and `sns/auth`. Every
-//! endpoint counts its calls and can be told to fail.
+//! `sns/userinfo` (48001 for snsapi_base grants), and `sns/auth`; template
+//! and customer-service messages (followers, the 48-hour window and its
+//! quota), parametric QR codes and their PNG images, temporary media
+//! (multipart uploads, bounded in memory), `user/info`, the server IP lists,
+//! the callback network check, and the IP allow-list's 40164 naming the
+//! caller. Every endpoint counts its calls and can be told to fail.
 
 mod faults;
 mod model;
@@ -22,5 +26,5 @@ mod request;
 pub mod server;
 
 pub use faults::Fault;
-pub use model::{Sim, SimConfig, SimUser};
+pub use model::{MessageKind, SentMessage, Sim, SimConfig, SimUser};
 pub use request::{Reply, SimRequest, SimResponse};

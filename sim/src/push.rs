@@ -156,6 +156,13 @@ pub fn open_reply(cfg: &SimConfig, body: &str) -> Result<String, String> {
     decrypt(&cfg.encoding_aes_key, &cfg.app_id, encrypted)
 }
 
+/// The openid (`FromUserName`) of a pushed user message; `None` for events
+/// (`MsgType` event), which open no 48-hour window.
+pub fn message_sender(xml: &str) -> Option<&str> {
+    (between(xml, "MsgType")? != "event").then_some(())?;
+    between(xml, "FromUserName")
+}
+
 /// A text message from user `user` as WeChat would push it.
 pub fn text_message(
     cfg: &SimConfig,
@@ -220,5 +227,8 @@ mod tests {
                 && compat.body.contains("<Encrypt>")
         );
         assert_eq!(open_reply(&cfg, "success").unwrap(), "success");
+        assert_eq!(message_sender(&xml), Some(cfg.users[0].openid.as_str()));
+        let event = xml.replace("<MsgType><![CDATA[text]]>", "<MsgType><![CDATA[event]]>");
+        assert_eq!(message_sender(&event), None);
     }
 }

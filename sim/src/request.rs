@@ -1,5 +1,7 @@
 //! Requests and replies as plain values.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 /// A request to the simulator.
 #[derive(Clone, Debug, Default)]
 pub struct SimRequest {
@@ -9,8 +11,14 @@ pub struct SimRequest {
     pub path: String,
     /// Decoded query parameters.
     pub query: Vec<(String, String)>,
-    /// The body.
+    /// The body (bytes: media uploads are binary).
     pub body: Vec<u8>,
+    /// Request headers as sent (names in any case); the simulator reads
+    /// `content-type` for multipart uploads.
+    pub headers: Vec<(String, String)>,
+    /// The caller's address as WeChat's server would see it, for the IP
+    /// allow-list's 40164 message; `None` reads as 127.0.0.1.
+    pub client_ip: Option<IpAddr>,
 }
 
 impl SimRequest {
@@ -31,7 +39,33 @@ impl SimRequest {
             path,
             query,
             body,
+            ..Self::default()
         }
+    }
+
+    /// The same request with header `name: value` added.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The same request as coming from `ip` (servers set the connection's peer).
+    pub fn with_client_ip(mut self, ip: IpAddr) -> Self {
+        self.client_ip = Some(ip);
+        self
+    }
+
+    /// The first value of header `name`, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The caller's address: the one set, else 127.0.0.1 (an in-process caller).
+    pub fn client_ip(&self) -> IpAddr {
+        self.client_ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
     }
 
     /// The first value of query parameter `name`.
@@ -99,6 +133,16 @@ impl SimResponse {
             content_type: "text/html; charset=utf-8",
             headers: Vec::new(),
             body: body.into_bytes(),
+        }
+    }
+
+    /// Raw bytes of `content_type` with status 200: an image or a media file.
+    pub fn binary(content_type: &'static str, body: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            content_type,
+            headers: Vec::new(),
+            body,
         }
     }
 

@@ -6,7 +6,8 @@
 //! - `GET /__sim/calls` → `{"/cgi-bin/token": 3, ...}`
 //! - `POST /__sim/reset` → zero counters, drop faults
 //! - `POST /__sim/fault` `{"path": "/cgi-bin/ticket/getticket", "times": 1, "fault": {"kind": "errcode", "errcode": 40001}}`
-//!   (kinds: `errcode`, `delay` with `ms`, `status` with `status`, `drop`)
+//!   (kinds: `errcode`, `ip_not_allowed` (40164 naming the caller's IP), `delay` with `ms`,
+//!   `status` with `status`, `drop`)
 //! - `POST /__sim/revoke` → invalidate every access token and the ticket
 //! - `GET /__sim/ticket` → `{"ticket": "..."}` (what the JS-SDK checks against)
 //! - `POST /__sim/jssdk/check` `{"appId","timestamp","nonceStr","signature","url"}` →
@@ -15,7 +16,20 @@
 //! - `GET /__sim/config` → the account's AppID, AppSecret, Token, EncodingAESKey and users
 //! - `POST /__sim/push` `{"url": "http://127.0.0.1:3000/wx", "mode": "safe", "xml": "<xml>…</xml>"}`
 //!   (or `"content": "hi", "user": 0, "msg_id": 42` for a text message) → WeChat
-//!   pushes it and answers `{"status": 200, "body": "…", "reply": "<decrypted reply or success>"}`
+//!   pushes it and answers `{"status": 200, "body": "…", "reply": "<decrypted reply or success>"}`;
+//!   a message (not an event) from a user also records that user's interaction,
+//!   as `/__sim/interaction` does
+//! - `GET /__sim/sent` → `[{"kind": "template"|"custom", "msgid", "sent_ms", "body": {…}}, …]`,
+//!   the messages sent through `message/template/send` and `message/custom/send`, oldest first
+//! - `POST /__sim/interaction` `{"user": 0}` → the user just messaged the account:
+//!   a fresh 48-hour window of 5 custom messages
+//! - `POST /__sim/follow` `{"user": 1, "follows": true}` → the user follows (or unfollows)
+//!   the account, as `user/info`, template and custom messages see it
+//! - `POST /__sim/callback` `{"reachable": false}` → `callback/check` pings lose every
+//!   packet (`"package_loss": "100%"`), as for a callback server that is down
+//!
+//! WeChat's paths see the caller's address (the 40164 fault names it) and
+//! take bodies up to 12 MiB (a 10 MB media upload and its multipart framing).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,11 +42,15 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::{Fault, Reply, Sim, SimRequest, SimResponse};
+
+/// The largest request body: a 10 MB media upload plus its multipart framing.
+const MAX_BODY: usize = 12 * 1024 * 1024;
 
 /// Milliseconds since the epoch, the simulator's clock when served.
 pub fn now_ms() -> u64 {
@@ -98,7 +116,12 @@ async fn serve(
     let method = req.method().to_string();
     let url = req.uri().to_string();
     let path = req.uri().path().to_owned();
-    let body = match Limited::new(req.into_body(), 1024 * 1024).collect().await {
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes().to_vec(),
         Err(_) => {
             return Ok(to_hyper(SimResponse {
@@ -124,7 +147,11 @@ async fn serve(
     if let Some(control) = path.strip_prefix("/__sim/") {
         return Ok(to_hyper(control_api(&sim, &method, control, &body)));
     }
-    match sim.handle(&SimRequest::new(&method, &url, body), now_ms()) {
+    let request = SimRequest {
+        headers,
+        ..SimRequest::new(&method, &url, body).with_client_ip(peer.ip())
+    };
+    match sim.handle(&request, now_ms()) {
         Reply::Drop => Err(Dropped),
         Reply::Respond { delay_ms, response } => {
             if delay_ms > 0 {
@@ -196,6 +223,11 @@ async fn push_api(sim: &Sim, body: &[u8]) -> SimResponse {
         ),
         (None, None) => return bad("give xml or content".into()),
     };
+    // A user's message (not an event) opens their customer-service window,
+    // whether or not the app answers it.
+    if let Some(user) = crate::push::message_sender(&xml).and_then(|o| sim.user_index(o)) {
+        sim.record_interaction(user, now);
+    }
     let nonce = format!("{}", now % 1_000_000_007);
     let random: [u8; 16] = Sha1Random::bytes(now);
     let push = crate::push::build(cfg, req.mode, &xml, now / 1000, &nonce, random);
@@ -267,6 +299,22 @@ struct JssdkCheck {
 }
 
 #[derive(Deserialize)]
+struct UserRequest {
+    user: usize,
+}
+
+#[derive(Deserialize)]
+struct FollowRequest {
+    user: usize,
+    follows: bool,
+}
+
+#[derive(Deserialize)]
+struct CallbackRequest {
+    reachable: bool,
+}
+
+#[derive(Deserialize)]
 struct CodeRequest {
     #[serde(default)]
     user: usize,
@@ -274,6 +322,29 @@ struct CodeRequest {
     /// A snapshot-page virtual user's code (snsapi_userinfo only).
     #[serde(default)]
     snapshot: bool,
+}
+
+/// A control call that takes a `T` and answers `{"ok": true}`, or 400 with
+/// what was wrong with the body or the call.
+fn apply<T: DeserializeOwned>(body: &[u8], f: impl FnOnce(T) -> Result<(), String>) -> SimResponse {
+    match serde_json::from_slice(body)
+        .map_err(|e| e.to_string())
+        .and_then(f)
+    {
+        Ok(()) => SimResponse::json(&json!({ "ok": true })),
+        Err(e) => SimResponse {
+            status: 400,
+            ..SimResponse::json(&json!({ "error": e }))
+        },
+    }
+}
+
+fn known_user(user: usize, known: bool) -> Result<(), String> {
+    if known {
+        Ok(())
+    } else {
+        Err(format!("no user {user}"))
+    }
 }
 
 fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse {
@@ -288,13 +359,10 @@ fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse 
             sim.clear_faults();
             SimResponse::json(&json!({ "ok": true }))
         }
-        ("POST", "fault") => match serde_json::from_slice::<FaultRequest>(body) {
-            Ok(f) => {
-                sim.inject(&f.path, f.fault, f.times);
-                SimResponse::json(&json!({ "ok": true }))
-            }
-            Err(e) => bad(e.to_string()),
-        },
+        ("POST", "fault") => apply(body, |f: FaultRequest| {
+            sim.inject(&f.path, f.fault, f.times);
+            Ok(())
+        }),
         ("POST", "revoke") => {
             sim.revoke_tokens(now_ms());
             SimResponse::json(&json!({ "ok": true }))
@@ -329,6 +397,17 @@ fn control_api(sim: &Sim, method: &str, what: &str, body: &[u8]) -> SimResponse 
             ),
             Err(e) => bad(e.to_string()),
         },
+        ("GET", "sent") => SimResponse::json(&json!(sim.sent_messages())),
+        ("POST", "interaction") => apply(body, |u: UserRequest| {
+            known_user(u.user, sim.record_interaction(u.user, now_ms()))
+        }),
+        ("POST", "follow") => apply(body, |f: FollowRequest| {
+            known_user(f.user, sim.set_follows(f.user, f.follows, now_ms()))
+        }),
+        ("POST", "callback") => apply(body, |c: CallbackRequest| {
+            sim.set_callback_reachable(c.reachable);
+            Ok(())
+        }),
         ("GET", "config") => {
             let c = sim.config();
             let users: Vec<_> = c

@@ -112,3 +112,173 @@ fn the_control_api_answers_loopback_callers_only() {
     // WeChat's own paths still answer everyone, as WeChat's do.
     assert_eq!(call(remote, "GET", "/cgi-bin/token", "").0, 200);
 }
+
+/// An access token from the served simulator.
+fn access_token(addr: SocketAddr, sim: &Sim) -> String {
+    let c = sim.config();
+    let path = format!(
+        "/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
+        c.app_id, c.app_secret
+    );
+    call_json(addr, "GET", &path, "")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The JSON answer of a call.
+fn call_json(addr: SocketAddr, method: &str, path: &str, body: &str) -> serde_json::Value {
+    serde_json::from_str(&call(addr, method, path, body).1).unwrap()
+}
+
+#[test]
+fn control_api_drives_follows_interactions_and_the_callback_check() {
+    let (_rt, sim, addr) = serve("127.0.0.1:0");
+    let c = sim.config().clone();
+    let token = access_token(addr, &sim);
+    let custom = |user: usize| {
+        let body = serde_json::json!({"touser": c.users[user].openid, "msgtype": "text", "text": {"content": "hi"}});
+        call_json(
+            addr,
+            "POST",
+            &format!("/cgi-bin/message/custom/send?access_token={token}"),
+            &body.to_string(),
+        )["errcode"]
+            .as_i64()
+            .unwrap()
+    };
+    let ok = (200, r#"{"ok":true}"#.to_owned());
+
+    // Bob neither follows nor has written: follow, then write, then he can be answered.
+    assert_eq!(custom(1), 45015);
+    assert_eq!(
+        call(
+            addr,
+            "POST",
+            "/__sim/follow",
+            r#"{"user":1,"follows":true}"#
+        ),
+        ok
+    );
+    assert_eq!(custom(1), 45015);
+    assert_eq!(
+        call(addr, "POST", "/__sim/interaction", r#"{"user":1}"#),
+        ok
+    );
+    assert_eq!(custom(1), 0);
+    let sent = call_json(addr, "GET", "/__sim/sent", "");
+    assert_eq!(sent.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&sent[0]["kind"], &sent[0]["body"]["touser"]),
+        (
+            &serde_json::json!("custom"),
+            &serde_json::json!(c.users[1].openid)
+        )
+    );
+    assert_eq!(
+        call(addr, "POST", "/__sim/interaction", r#"{"user":9}"#).0,
+        400
+    );
+    assert_eq!(call(addr, "POST", "/__sim/follow", r#"{"user":1}"#).0, 400);
+
+    // A pushed message opens Alice's window even when the app is down.
+    assert_eq!(custom(0), 45015);
+    let (status, _) = call(
+        addr,
+        "POST",
+        "/__sim/push",
+        r#"{"url":"http://127.0.0.1:1/wx","mode":"plain","content":"hello","user":0}"#,
+    );
+    assert_eq!(status, 502);
+    assert_eq!(custom(0), 0);
+
+    let check = || {
+        call_json(
+            addr,
+            "POST",
+            &format!("/cgi-bin/callback/check?access_token={token}"),
+            r#"{"action":"ping","check_operator":"DEFAULT"}"#,
+        )["ping"][0]["package_loss"]
+            .clone()
+    };
+    assert_eq!(check(), "0%");
+    assert_eq!(
+        call(addr, "POST", "/__sim/callback", r#"{"reachable":false}"#),
+        ok
+    );
+    assert_eq!(check(), "100%");
+
+    // The allow-list names the caller as the server saw it.
+    call(
+        addr,
+        "POST",
+        "/__sim/fault",
+        r#"{"path":"/cgi-bin/getcallbackip","fault":{"kind":"ip_not_allowed"}}"#,
+    );
+    let denied = call_json(
+        addr,
+        "GET",
+        &format!("/cgi-bin/getcallbackip?access_token={token}"),
+        "",
+    );
+    assert_eq!(denied["errcode"], 40164);
+    let msg = denied["errmsg"].as_str().unwrap();
+    assert!(
+        msg.starts_with("invalid ip 127.0.0.1 ipv6 ::ffff:127.0.0.1, not in whitelist rid: "),
+        "{msg}"
+    );
+}
+
+#[test]
+fn media_and_qr_images_travel_as_bytes() {
+    let (_rt, sim, addr) = serve("127.0.0.1:0");
+    let token = access_token(addr, &sim);
+    // 3 MiB: over the old 1 MiB body limit, under the image limit.
+    let image: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 253) as u8).collect();
+    let boundary = "wxmpsimBoundary42";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").into_bytes();
+    body.extend(&image);
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let up = try_request(
+        addr,
+        "POST",
+        &format!("/cgi-bin/media/upload?access_token={token}&type=image"),
+        &[("content-type", &content_type)],
+        &body,
+    )
+    .unwrap()
+    .json();
+    let id = up["media_id"].as_str().unwrap();
+    let got = try_request(
+        addr,
+        "GET",
+        &format!("/cgi-bin/media/get?access_token={token}&media_id={id}"),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(got.header("content-type"), Some("image/jpeg"));
+    assert_eq!(
+        got.header("content-disposition"),
+        Some(format!("attachment; filename=\"{id}.jpg\"").as_str())
+    );
+    assert!(got.body == image, "the bytes come back as uploaded");
+
+    let qr = call_json(
+        addr,
+        "POST",
+        &format!("/cgi-bin/qrcode/create?access_token={token}"),
+        r#"{"action_name":"QR_LIMIT_SCENE","action_info":{"scene":{"scene_id":7}}}"#,
+    );
+    let mut show = url::Url::parse("http://sim/cgi-bin/showqrcode").unwrap();
+    show.query_pairs_mut()
+        .append_pair("ticket", qr["ticket"].as_str().unwrap());
+    let path = format!("{}?{}", show.path(), show.query().unwrap());
+    let png = try_request(addr, "GET", &path, &[], b"").unwrap();
+    assert_eq!(
+        (png.status, png.header("content-type")),
+        (200, Some("image/png"))
+    );
+    assert_eq!(&png.body[..8], b"\x89PNG\r\n\x1a\n");
+}

@@ -19,6 +19,7 @@ use url::Url;
 use super::crypto::decode_aes_key;
 use super::domain_check::VerifyFile;
 use super::error::Error;
+use super::gateway::ApiClients;
 use super::messages::MessageMode;
 use super::mount::Prefix;
 use super::origin::{AllowedOrigins, Origin};
@@ -41,6 +42,15 @@ pub enum TokenMode {
     Stable,
     /// `GET /cgi-bin/token`: every fetch invalidates the previous token.
     Classic,
+}
+
+/// What becomes of a webhook reply that arrives after the push's budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LateReply {
+    /// Dropped (logged): WeChat already got `success`.
+    None,
+    /// Sent to the user as a customer-service message.
+    CustomerService,
 }
 
 /// Why a variable cannot be used: the variable and the reason, never its value.
@@ -169,6 +179,8 @@ settings! {
     };
     /// `admin_key`; `None` disables the routes for trusted backends.
     admin_key: Option<AdminKey> = |c, name| c.optional(name, parse_admin_key);
+    /// `api_clients`: named gateway clients with their keys and prefixes.
+    api_clients: ApiClients = |c, name| c.raw(name).map_or(Ok(ApiClients::default()), |v| ApiClients::parse(&v));
     /// `token_mode`: how the access_token is fetched.
     token_mode: TokenMode = |c, name| {
         c.choice(name, &[("stable", TokenMode::Stable), ("classic", TokenMode::Classic)])
@@ -193,6 +205,11 @@ settings! {
     oauth_base: Url = |c, name| parse_base_url(c.raw(name).as_deref().unwrap_or(DEFAULT_OAUTH_BASE));
     /// `message_webhook`; `None` when pushes are only acknowledged.
     message_webhook: Option<Url> = |c, name| c.optional(name, parse_url);
+    /// `late_reply`: what becomes of a webhook reply that comes after the
+    /// push's time budget (`none`, the default, or `customer_service`).
+    late_reply: LateReply = |c, name| {
+        c.choice(name, &[("none", LateReply::None), ("customer_service", LateReply::CustomerService)])
+    };
     /// `demo`: serve the demo page at `/` (off in production).
     demo: bool = |c, name| c.choice(name, &[("false", false), ("true", true)]);
     /// `jssdk_script_url`: the jweixin script the demo page loads.

@@ -21,7 +21,9 @@ impl VerifyFile {
             .strip_prefix("MP_verify_")
             .and_then(|n| n.strip_suffix(".txt"))
             .ok_or_else(invalid)?;
-        let alnum = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        let alnum = |s: &str| {
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+        };
         if !alnum(code) || !alnum(content) {
             return Err(invalid());
         }
@@ -57,7 +59,15 @@ mod tests {
         assert!(is_check_path("/MP_verify_zzz.txt"));
         assert!(!is_check_path("/MP_verify_zzz.txt/x"));
         assert!(!is_check_path("/wx"));
-        for bad in ["", "MP_verify_abc.txt", "abc.txt:abc", "MP_verify_.txt:a", "MP_verify_a b.txt:a", "MP_verify_a.txt:<script>", "MP_verify_a.txt:"] {
+        for bad in [
+            "",
+            "MP_verify_abc.txt",
+            "abc.txt:abc",
+            "MP_verify_.txt:a",
+            "MP_verify_a b.txt:a",
+            "MP_verify_a.txt:<script>",
+            "MP_verify_a.txt:",
+        ] {
             assert!(VerifyFile::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -128,8 +128,13 @@ mod tests {
         assert_eq!(Prefix::parse("/").unwrap(), Prefix::root());
         assert_eq!(Prefix::parse("/wechat").unwrap().as_str(), "/wechat");
         assert_eq!(Prefix::parse("/wechat/").unwrap().as_str(), "/wechat");
-        assert_eq!(Prefix::parse("/a/b-c_d.e~f").unwrap().as_str(), "/a/b-c_d.e~f");
-        for bad in ["", "wechat", "//x", "/a//b", "/../x", "/a/./b", "/a b", "/中", "/a?b", "/%2e"] {
+        assert_eq!(
+            Prefix::parse("/a/b-c_d.e~f").unwrap().as_str(),
+            "/a/b-c_d.e~f"
+        );
+        for bad in [
+            "", "wechat", "//x", "/a//b", "/../x", "/a/./b", "/a b", "/中", "/a?b", "/%2e",
+        ] {
             assert!(Prefix::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -137,8 +142,16 @@ mod tests {
     #[test]
     fn spin_routes_give_their_prefix() {
         assert_eq!(Prefix::of_spin_route("/...", ""), Some(Prefix::root()));
-        assert_eq!(Prefix::of_spin_route("/wechat/...", "/wechat").unwrap().as_str(), "/wechat");
-        assert_eq!(Prefix::of_spin_route("/MP_verify_a.txt", "/MP_verify_a.txt"), Some(Prefix::root()));
+        assert_eq!(
+            Prefix::of_spin_route("/wechat/...", "/wechat")
+                .unwrap()
+                .as_str(),
+            "/wechat"
+        );
+        assert_eq!(
+            Prefix::of_spin_route("/MP_verify_a.txt", "/MP_verify_a.txt"),
+            Some(Prefix::root())
+        );
         assert_eq!(Prefix::of_spin_route("/u/:id/...", "/u/:id"), None);
     }
 
@@ -152,8 +165,14 @@ mod tests {
         assert_eq!(p.strip("/other"), None);
         assert_eq!(Prefix::root().strip("/wx"), Some("/wx"));
         let public = Url::parse("https://m.example.com").unwrap();
-        assert_eq!(p.url(&public, "/oauth/callback"), "https://m.example.com/wechat/oauth/callback");
-        assert_eq!(Prefix::root().url(&public, "/oauth/callback"), "https://m.example.com/oauth/callback");
+        assert_eq!(
+            p.url(&public, "/oauth/callback"),
+            "https://m.example.com/wechat/oauth/callback"
+        );
+        assert_eq!(
+            Prefix::root().url(&public, "/oauth/callback"),
+            "https://m.example.com/oauth/callback"
+        );
         assert_eq!(p.cookie_suffix(), "_wechat");
         assert_eq!(Prefix::parse("/a/b.c").unwrap().cookie_suffix(), "_a_b-c");
         assert_eq!(Prefix::root().cookie_suffix(), "");

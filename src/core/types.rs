@@ -108,6 +108,10 @@ secret!(
     AdminKey
 );
 secret!(
+    /// A named gateway client's bearer key (`api_clients`).
+    ApiClientKey
+);
+secret!(
     /// A `wxmp_session` cookie value: whoever holds it is logged in.
     SessionCookie
 );

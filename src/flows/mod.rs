@@ -4,9 +4,11 @@
 //! with in-memory ports and in the component with the Spin adapters.
 
 pub mod credentials;
+pub mod gateway;
 pub mod jssdk;
 pub mod login;
 pub mod messages;
+pub mod send;
 pub mod session;
 pub mod store;
 pub mod upstream;

@@ -22,16 +22,25 @@ pub const API_TIMEOUTS: Timeouts = Timeouts {
 /// cannot be reached at all. Slow answers are not retried elsewhere: that
 /// would double the wait.
 pub fn call(env: &Env, req: &ApiRequest) -> Result<OutboundResponse, Error> {
+    on_either_base(env, req.path, |base| send(env, base, req))
+}
+
+/// Runs `op` on `api_base`, then on `api_fallback_base` if the first could
+/// not be reached at all (`what` names the call in the log line).
+pub fn on_either_base<T>(
+    env: &Env,
+    what: &str,
+    op: impl Fn(&url::Url) -> Result<T, Error>,
+) -> Result<T, Error> {
     let base = need(env.config.api_base())?;
-    match send(env, base, req) {
+    match op(base) {
         Err(Error::Transport(reason)) => match need(env.config.api_fallback_base())? {
             Some(fallback) => {
                 env.log.log(&format!(
-                    "upstream {} failed ({reason}); trying {}",
-                    req.path,
+                    "upstream {what} failed ({reason}); trying {}",
                     fallback.host_str().unwrap_or("fallback")
                 ));
-                send(env, fallback, req)
+                op(fallback)
             }
             None => Err(Error::Transport(reason)),
         },
@@ -101,7 +110,8 @@ fn send(env: &Env, base: &url::Url, req: &ApiRequest) -> Result<OutboundResponse
     result
 }
 
-fn host_of(base: &url::Url) -> String {
+/// `host[:port]` of `base`, for log lines.
+pub fn host_of(base: &url::Url) -> String {
     match base.port() {
         Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
         None => base.host_str().unwrap_or_default().to_owned(),

@@ -154,8 +154,14 @@ mod tests {
         let shop = Prefix::parse("/shop").unwrap();
         let https = Cookies::new(true, shop.clone());
         assert_eq!(https.session_name(), "__Host-wxmp_session_shop");
-        assert_eq!(https.login_name("0a0b0c0d"), "__Host-wxmp_login_shop_0a0b0c0d");
-        assert!(https.set("n", "v", None).contains("; Path=/;"), "__Host- wants Path=/");
+        assert_eq!(
+            https.login_name("0a0b0c0d"),
+            "__Host-wxmp_login_shop_0a0b0c0d"
+        );
+        assert!(
+            https.set("n", "v", None).contains("; Path=/;"),
+            "__Host- wants Path=/"
+        );
         let http = Cookies::new(false, shop);
         assert_eq!(http.session_name(), "wxmp_session_shop");
         assert!(http.set("n", "v", None).contains("; Path=/shop/"));

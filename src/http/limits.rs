@@ -8,17 +8,20 @@ pub const MAX_URL_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 /// All headers together.
 pub const MAX_HEADERS_BYTES: usize = 32 * 1024;
-/// Longest body.
+/// Longest body read up front; longer declared bodies are left to stream
+/// and only the API gateway takes them.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::core::gateway::{MAX_UPLOAD_BYTES, STREAM_DEADLINE_MS};
 /// How long the component waits for a whole body (from the first read):
 /// a trickling client holds an instance no longer than this.
 pub const BODY_DEADLINE_MS: u64 = 10_000;
 
-/// Checks the request line and headers before any body is read.
+/// Checks the request line and headers before any body is read; returns
+/// the declared `Content-Length`, if any.
 pub fn check_head<'a>(
     target_len: usize,
     headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-) -> Result<(), ApiError> {
+) -> Result<Option<u64>, ApiError> {
     if target_len > MAX_URL_BYTES {
         return Err(ApiError::new(
             414,
@@ -27,6 +30,7 @@ pub fn check_head<'a>(
         ));
     }
     let mut total = 0usize;
+    let mut length = None;
     for (name, value) in headers {
         let size = name.len() + value.len();
         if size > MAX_HEADER_BYTES {
@@ -41,9 +45,14 @@ pub fn check_head<'a>(
             let declared = std::str::from_utf8(value)
                 .ok()
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-                return Err(body_too_large());
+            if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+                return Err(ApiError::new(
+                    413,
+                    "payload_too_large",
+                    format!("the body exceeds {MAX_UPLOAD_BYTES} bytes"),
+                ));
             }
+            length = length.or(declared);
         }
     }
     if total > MAX_HEADERS_BYTES {
@@ -53,7 +62,7 @@ pub fn check_head<'a>(
             format!("headers exceed {MAX_HEADERS_BYTES} bytes in all"),
         ));
     }
-    Ok(())
+    Ok(length)
 }
 
 /// The error for a body over [`MAX_BODY_BYTES`] (declared or actually sent).
@@ -81,7 +90,7 @@ pub fn body_too_slow() -> ApiError {
 mod tests {
     use super::*;
 
-    fn status(r: Result<(), ApiError>) -> u16 {
+    fn status(r: Result<Option<u64>, ApiError>) -> u16 {
         r.err().map_or(200, |e| e.status)
     }
 
@@ -95,12 +104,13 @@ mod tests {
         let many: Vec<(&str, &[u8])> = (0..5).map(|_| ("x", &ok[..])).collect();
         assert_eq!(status(check_head(10, many)), 431);
         assert_eq!(
-            status(check_head(10, [("content-length", &b"65537"[..])])),
+            status(check_head(10, [("content-length", &b"10485761"[..])])),
             413
         );
         assert_eq!(
-            status(check_head(10, [("Content-Length", &b"65536"[..])])),
-            200
+            check_head(10, [("Content-Length", &b"10485760"[..])]).unwrap(),
+            Some(10_485_760)
         );
+        assert_eq!(check_head(10, [("x", &b"1"[..])]).unwrap(), None);
     }
 }

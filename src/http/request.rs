@@ -2,9 +2,11 @@
 
 use crate::core::method::Method;
 use crate::core::mount::Prefix;
+use crate::ports::StreamedBody;
 
-/// An incoming request, its body already read (within `limits`).
-#[derive(Clone, Debug)]
+/// An incoming request, its body already read (within `limits`) — or, when
+/// it declared more than `limits::MAX_BODY_BYTES`, left unread in `upload`.
+#[derive(Debug)]
 pub struct Request {
     /// The method.
     pub method: Method,
@@ -21,6 +23,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// A body declared too long to read up front, left for the one route
+    /// that streams (the API gateway); every other route answers 413.
+    pub upload: Option<StreamedBody>,
 }
 
 impl Request {
@@ -37,6 +42,7 @@ impl Request {
             query: query.to_owned(),
             headers: Vec::new(),
             body: Vec::new(),
+            upload: None,
         }
     }
 
@@ -50,6 +56,12 @@ impl Request {
     /// Sets the body (builder style).
     pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
+        self
+    }
+
+    /// Leaves `body` unread, to be streamed (builder style).
+    pub fn with_upload(mut self, upload: StreamedBody) -> Self {
+        self.upload = Some(upload);
         self
     }
 

@@ -3,8 +3,32 @@
 
 use serde::Serialize;
 
+use crate::ports::{Env, StreamedBody};
+
+/// Work left for after the answer has gone (a late webhook reply): Spin
+/// sends the answer as soon as it is set and keeps the component running.
+pub struct After(Box<dyn FnOnce(&Env)>);
+
+impl After {
+    /// Wraps the work.
+    pub fn new(work: impl FnOnce(&Env) + 'static) -> Self {
+        Self(Box::new(work))
+    }
+
+    /// Does the work, once the answer is out.
+    pub fn run(self, env: &Env) {
+        (self.0)(env)
+    }
+}
+
+impl std::fmt::Debug for After {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("After(..)")
+    }
+}
+
 /// An outgoing response.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Response {
     /// Status code.
     pub status: u16,
@@ -12,6 +36,11 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
+    /// A body relayed piece by piece instead of `body` (WeChat's media
+    /// through the API gateway).
+    pub streamed: Option<StreamedBody>,
+    /// Work the adapter runs after sending the answer.
+    pub after: Option<After>,
 }
 
 impl Response {
@@ -22,6 +51,8 @@ impl Response {
         Self {
             status,
             headers: Vec::new(),
+            streamed: None,
+            after: None,
             body,
         }
         .with_header("content-type", "application/json; charset=utf-8")
@@ -33,6 +64,8 @@ impl Response {
         Self {
             status,
             headers: Vec::new(),
+            streamed: None,
+            after: None,
             body: body.into(),
         }
         .with_header("content-type", "text/plain; charset=utf-8")
@@ -44,6 +77,8 @@ impl Response {
         Self {
             status,
             headers: Vec::new(),
+            streamed: None,
+            after: None,
             body: body.into(),
         }
         .with_header("content-type", "application/xml; charset=utf-8")
@@ -54,6 +89,8 @@ impl Response {
         Self {
             status: 302,
             headers: Vec::new(),
+            streamed: None,
+            after: None,
             body: Vec::new(),
         }
         .with_header("location", location)
@@ -65,8 +102,29 @@ impl Response {
         Self {
             status,
             headers: Vec::new(),
+            streamed: None,
+            after: None,
             body: Vec::new(),
         }
+    }
+
+    /// Sets the body (builder style).
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Relays `body` piece by piece instead of a body in memory.
+    pub fn with_stream(mut self, body: StreamedBody) -> Self {
+        self.body.clear();
+        self.streamed = Some(body);
+        self
+    }
+
+    /// Leaves `work` to run after the answer is sent.
+    pub fn then(mut self, work: After) -> Self {
+        self.after = Some(work);
+        self
     }
 
     /// Marks the body as HTML (replacing the content type).

@@ -4,7 +4,7 @@
 use super::error::ApiError;
 use super::request::Request;
 use super::request_id::{self, RequestId, Tagged};
-use super::response::Response;
+use super::response::{After, Response};
 use super::routes;
 use crate::core::domain_check;
 use crate::core::method::Method::{Get, Post};
@@ -25,18 +25,30 @@ pub fn handle(mut req: Request, env: &Env) -> Response {
         inner: env.log,
     };
     let env = Env { log: &log, ..*env };
+    let (method, path) = (req.method.clone(), req.path.clone());
     let response = mount(&mut req, &env)
-        .and_then(|()| route(&req, &env))
+        .and_then(|()| dispatch(req, &env))
         .unwrap_or_else(|e| {
-        if let Some((errcode, errmsg)) = &e.upstream {
-            log.log(&format!(
-                "{} {} answered {} {}: WeChat errcode={errcode} errmsg={errmsg:?}",
-                req.method, req.path, e.status, e.code
-            ));
-        }
-        e.into_response()
-    });
-    response.with_header(request_id::HEADER, id.as_str())
+            if let Some((errcode, errmsg)) = &e.upstream {
+                log.log(&format!(
+                    "{method} {path} answered {} {}: WeChat errcode={errcode} errmsg={errmsg:?}",
+                    e.status, e.code
+                ));
+            }
+            e.into_response()
+        });
+    let mut response = response.with_header(request_id::HEADER, id.as_str());
+    // Work after the answer still logs under the request's id.
+    if let Some(work) = response.after.take() {
+        response.after = Some(After::new(move |env: &Env| {
+            let log = Tagged {
+                id: &id,
+                inner: env.log,
+            };
+            work.run(&Env { log: &log, ..*env });
+        }));
+    }
+    response
 }
 
 /// Sets the request's mount prefix and its path below it; a path outside
@@ -53,8 +65,21 @@ fn mount(req: &mut Request, env: &Env) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The gateway takes the request whole (its upload streams on); the other
+/// routes borrow it, and refuse a body that was too long to read.
+fn dispatch(req: Request, env: &Env) -> Result<Response, ApiError> {
+    if req.route.starts_with(routes::gateway::API_PREFIX) {
+        return routes::gateway::call(req, env);
+    }
+    if req.upload.is_some() {
+        return Err(super::limits::body_too_large());
+    }
+    route(&req, env)
+}
+
 fn route(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let (allow, handler): (&'static str, Option<Handler>) = match (req.route.as_str(), &req.method) {
+    let (allow, handler): (&'static str, Option<Handler>) = match (req.route.as_str(), &req.method)
+    {
         ("/wx", Get) => ("GET, POST", Some(routes::verify::server_verification)),
         ("/wx", Post) => ("GET, POST", Some(routes::messages::push)),
         ("/wx", _) => ("GET, POST", None),
@@ -69,6 +94,14 @@ fn route(req: &Request, env: &Env) -> Result<Response, ApiError> {
         ("/jssdk/config", _) => ("GET, POST", None),
         ("/api/token", Get) => ("GET", Some(routes::token::access_token)),
         ("/api/token", _) => ("GET", None),
+        ("/api/token/invalidate", Post) => ("POST", Some(routes::gateway::invalidate)),
+        ("/api/template/send", Post) => ("POST", Some(routes::gateway::template_send)),
+        ("/api/custom/send", Post) => ("POST", Some(routes::gateway::custom_send)),
+        ("/api/qrcode", Post) => ("POST", Some(routes::gateway::qrcode)),
+        (
+            "/api/token/invalidate" | "/api/template/send" | "/api/custom/send" | "/api/qrcode",
+            _,
+        ) => ("POST", None),
         ("/healthz", Get) => ("GET", Some(routes::health::healthz)),
         ("/healthz", _) => ("GET", None),
         ("/wxmp.js", Get) => ("GET", Some(routes::web::script)),

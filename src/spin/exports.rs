@@ -3,12 +3,18 @@
 
 use super::platform::with_env;
 use crate::core::config::need;
+use crate::core::error::Error;
+use crate::core::gateway::{ApiPath, Caller, MAX_UPLOAD_BYTES};
 use crate::core::messages::Incoming;
 use crate::core::types::{OpenId, RefreshToken, UserAccessToken};
 use crate::core::verify as core_verify;
+use crate::flows::gateway::{self as gateway_flow, AnswerBody, Call, CallBody};
 use crate::flows::messages as push_flow;
+use crate::flows::send;
 use crate::flows::{credentials, jssdk as jssdk_flow, userinfo as user_flow};
-use crate::wit::exports::wechat::mp::{jssdk, messages, oauth, token, types, userinfo, verify};
+use crate::wit::exports::wechat::mp::{
+    api, jssdk, messages, oauth, token, types, userinfo, verify,
+};
 
 struct Wxmp;
 
@@ -131,6 +137,71 @@ impl messages::Guest for Wxmp {
         let incoming = Incoming::from(&message);
         with_env(|env| push_flow::seal_reply(env, &incoming, &reply.into()))
             .map(|a| a.body)
+            .map_err(Into::into)
+    }
+}
+
+/// A composed component, compiled in: every path, named `wit` in logs.
+const WIT_CALLER: Caller = Caller::Internal("wit");
+
+impl api::Guest for Wxmp {
+    fn call(
+        method: String,
+        path: String,
+        query: String,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    ) -> Result<api::Answer, types::Error> {
+        with_env(|env| {
+            let call = Call {
+                method: method.to_ascii_uppercase().as_str().into(),
+                path: ApiPath::parse(&path)?,
+                query,
+                content_type,
+                body: CallBody::Whole(body),
+            };
+            let answer = gateway_flow::call(env, WIT_CALLER.name(), call)?;
+            let content_type = answer.content_type().map(str::to_owned);
+            let body = match answer.body {
+                AnswerBody::Whole(bytes) => bytes,
+                AnswerBody::Streamed(body) => body.read_all(MAX_UPLOAD_BYTES as usize, || {
+                    Error::BadAnswer(format!("answer over {MAX_UPLOAD_BYTES} bytes"))
+                })?,
+            };
+            if let Some(errcode) = answer.errcode {
+                return Err(Error::Upstream {
+                    errcode,
+                    errmsg: crate::core::gateway::errmsg_of(&body),
+                });
+            }
+            Ok(api::Answer {
+                status: answer.status,
+                content_type,
+                body,
+            })
+        })
+        .map_err(Into::into)
+    }
+
+    fn send_template(message: api::TemplateMessage) -> Result<u64, types::Error> {
+        with_env(|env| send::template(env, &WIT_CALLER, &message.into()))
+            .map(|sent| sent.msgid)
+            .map_err(Into::into)
+    }
+
+    fn send_custom(touser: String, content: api::CustomContent) -> Result<(), types::Error> {
+        let message = crate::wit::custom_message(touser, content);
+        with_env(|env| send::custom(env, &WIT_CALLER, &message)).map_err(Into::into)
+    }
+
+    fn create_qrcode(
+        scene: api::QrScene,
+        permanent: bool,
+        expire_seconds: Option<u32>,
+    ) -> Result<api::QrCode, types::Error> {
+        let request = crate::wit::qr_request(scene, permanent, expire_seconds);
+        with_env(|env| send::qrcode(env, &WIT_CALLER, &request))
+            .map(Into::into)
             .map_err(Into::into)
     }
 }

@@ -9,9 +9,12 @@ use wasi::clocks::monotonic_clock;
 use wasi::io::poll;
 
 use super::platform::with_env;
+use super::streams::{self, WasiBody};
 use crate::core::method::Method;
 use crate::http::request_id::{self, RequestId};
+use crate::http::response::After;
 use crate::http::{self, limits, spin_headers, ApiError, Request, Response};
+use crate::ports::StreamedBody;
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
@@ -23,7 +26,10 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
                 .with_header(request_id::HEADER, id.as_str())
         }),
     };
-    write_response(out, response);
+    let after = write_response(out, response);
+    if let Some(work) = after {
+        with_env(|env| work.run(env));
+    }
 }
 
 /// A refusal before the router, and the caller's request id if it sent one.
@@ -49,7 +55,7 @@ fn read_request(incoming: IncomingRequest) -> Result<Request, Refusal> {
         .zip(&host_set)
         .filter(|(_, host)| !**host)
         .map(|((k, v), _)| (k.as_str(), v.as_slice()));
-    limits::check_head(target.len(), counted).map_err(|e| (e, caller_id.clone()))?;
+    let declared = limits::check_head(target.len(), counted).map_err(|e| (e, caller_id.clone()))?;
     let mut request = Request::new(method(incoming.method()), &target);
     request.headers = headers
         .into_iter()
@@ -57,8 +63,26 @@ fn read_request(incoming: IncomingRequest) -> Result<Request, Refusal> {
         .collect();
     // Only POST routes read a body; a GET's (rare, meaningless) body is
     // left unread, which spares the host a stream and a poll per request.
-    if !matches!(request.method, Method::Get | Method::Head) {
-        request.body = read_body(&incoming).map_err(|e| (e, caller_id))?;
+    if matches!(request.method, Method::Get | Method::Head) {
+        return Ok(request);
+    }
+    match declared {
+        // Too long to read up front: only the gateway streams it on.
+        Some(len) if len > limits::MAX_BODY_BYTES as u64 => {
+            let unreadable =
+                || ApiError::new(400, "invalid_body", "the request body could not be read");
+            let body = incoming
+                .consume()
+                .map_err(|_| (unreadable(), caller_id.clone()))?;
+            let deadline = streams::deadline_in(limits::STREAM_DEADLINE_MS);
+            let stream = WasiBody::new(body, Box::new(incoming), deadline, len, "the upload")
+                .map_err(|_| (unreadable(), caller_id))?;
+            request.upload = Some(StreamedBody {
+                len: Some(len),
+                stream: Box::new(stream),
+            });
+        }
+        _ => request.body = read_body(&incoming).map_err(|e| (e, caller_id))?,
     }
     Ok(request)
 }
@@ -108,17 +132,22 @@ fn read_body(incoming: &IncomingRequest) -> Result<Vec<u8>, ApiError> {
     }
 }
 
-fn write_response(out: ResponseOutparam, response: Response) {
+/// Sends the answer; hands back the work left for after it.
+fn write_response(out: ResponseOutparam, mut response: Response) -> Option<After> {
+    let after = response.after.take();
     let mut headers: Vec<(String, Vec<u8>)> = response
         .headers
         .iter()
         .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
         .collect();
-    // The whole body is known: say its length, so the host frames it
-    // plainly instead of chunked (no Content-Length on a 204 or 304).
-    if !matches!(response.status, 204 | 304) {
-        let length = response.body.len().to_string().into_bytes();
-        headers.push(("content-length".to_owned(), length));
+    // Say the body's length when known, so the host frames it plainly
+    // instead of chunked (no Content-Length on a 204 or 304).
+    let length = match &response.streamed {
+        Some(streamed) => streamed.len,
+        None => Some(response.body.len() as u64),
+    };
+    if let (Some(length), false) = (length, matches!(response.status, 204 | 304)) {
+        headers.push(("content-length".to_owned(), length.to_string().into_bytes()));
     }
     // All at once (one host call); should the host refuse one (hop-by-hop
     // headers are forbidden in wasi:http), one by one, so only that one is lost.
@@ -131,14 +160,40 @@ fn write_response(out: ResponseOutparam, response: Response) {
     });
     let outgoing = OutgoingResponse::new(fields);
     let _ = outgoing.set_status_code(response.status);
-    let Ok(body) = outgoing.body() else { return };
+    let Ok(body) = outgoing.body() else {
+        return after;
+    };
     out.set(outgoing);
-    if let Ok(stream) = body.write() {
-        for chunk in response.body.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                break;
-            }
-        }
+    let Ok(stream) = body.write() else {
+        return after;
+    };
+    let written = match response.streamed {
+        Some(streamed) => relay(&stream, streamed),
+        // One host call per 4 KiB: most answers are one call.
+        None => response
+            .body
+            .chunks(4096)
+            .try_for_each(|chunk| stream.blocking_write_and_flush(chunk))
+            .map_err(|e| crate::core::error::Error::Transport(format!("{e:?}"))),
+    };
+    drop(stream);
+    // A body cut short is dropped unfinished: the host then tells the
+    // client it broke off, instead of passing it off as complete.
+    if written.is_ok() {
+        let _ = OutgoingBody::finish(body, None);
     }
-    let _ = OutgoingBody::finish(body, None);
+    after
+}
+
+/// Copies a streamed body to the client, piece by piece, within
+/// [`limits::STREAM_DEADLINE_MS`].
+fn relay(
+    out: &wasi::io::streams::OutputStream,
+    mut body: StreamedBody,
+) -> Result<(), crate::core::error::Error> {
+    let deadline = streams::deadline_in(limits::STREAM_DEADLINE_MS);
+    while let Some(chunk) = body.stream.next_chunk()? {
+        streams::write_all(out, &chunk, deadline)?;
+    }
+    Ok(())
 }

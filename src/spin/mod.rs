@@ -8,3 +8,4 @@ mod handler;
 mod kv;
 mod outbound;
 mod platform;
+mod streams;

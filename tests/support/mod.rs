@@ -130,10 +130,13 @@ impl HttpClient for SimHttp {
                 None => Err(Error::Transport("connection refused".into())),
             };
         }
-        let req = SimRequest::new(
-            r.method.as_str(),
-            &r.url,
-            r.body.clone().unwrap_or_default(),
+        let req = r.headers.iter().fold(
+            SimRequest::new(
+                r.method.as_str(),
+                &r.url,
+                r.body.clone().unwrap_or_default(),
+            ),
+            |req, (k, v)| req.with_header(k, v),
         );
         match self.sim.handle(&req, self.clock.now_ms()) {
             Reply::Drop => Err(Error::Transport("connection reset by peer".into())),
@@ -146,8 +149,12 @@ impl HttpClient for SimHttp {
             }
             Reply::Respond { delay_ms, response } => {
                 self.clock.advance(delay_ms);
+                let mut headers =
+                    vec![("content-type".to_owned(), response.content_type.to_owned())];
+                headers.extend(response.headers);
                 Ok(OutboundResponse {
                     status: response.status,
+                    headers,
                     body: response.body,
                 })
             }
@@ -244,8 +251,14 @@ impl World {
         }
     }
 
+    /// Handles `req`; the work left for after the answer (a late webhook
+    /// reply) runs before this returns, as the component would run it.
     pub fn send(&self, req: Request) -> Response {
-        http::handle(req, &self.env())
+        let mut response = http::handle(req, &self.env());
+        if let Some(work) = response.after.take() {
+            work.run(&self.env());
+        }
+        response
     }
 
     pub fn get(&self, path_and_query: &str) -> Response {
@@ -316,4 +329,9 @@ pub fn query_of(url: &str, name: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// `s` percent-encoded for a query value.
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -22,7 +22,8 @@
 //!   (`--seconds`, `--connections`, `--threads`, `--burst`, `--out`).
 //! - `compose`: builds the example consumer and composes it with wxmp
 //!   (`wac plug`, installing wac-cli from crates.io when missing) into
-//!   `target/composed.wasm`.
+//!   `target/composed.wasm`, and the consumer built against
+//!   `wechat:mp@0.1.0` (tests/fixtures/compat) into `target/composed-0.1.0.wasm`.
 
 use std::process::{exit, Command};
 
@@ -287,6 +288,16 @@ fn compose() -> Result<(), String> {
         "target/wasm32-wasip2/release/wxmp.wasm",
         "-o",
         "target/composed.wasm",
+    ]))?;
+    // A consumer built against wechat:mp@0.1.0 before the `api` interface
+    // (tests/fixtures/compat): today's wxmp must still plug into it.
+    run(Command::new("wac").current_dir(root).args([
+        "plug",
+        "tests/fixtures/compat/consumer-0.1.0.wasm",
+        "--plug",
+        "target/wasm32-wasip2/release/wxmp.wasm",
+        "-o",
+        "target/composed-0.1.0.wasm",
     ]))
 }
 

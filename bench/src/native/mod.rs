@@ -101,7 +101,15 @@ async fn read(req: hyper::Request<Incoming>) -> Result<Request, ApiError> {
         target.len(),
         head.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())),
     )?;
-    let mut request = Request::new(head.method.as_str(), &target);
+    // The body first: a `Request` may hold a stream, so it is built after
+    // the last await.
+    let body = Limited::new(body, limits::MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|_| limits::body_too_large())?
+        .to_bytes()
+        .to_vec();
+    let mut request = Request::new(head.method.as_str(), &target).with_body(body);
     request.headers = head
         .headers
         .iter()
@@ -112,11 +120,5 @@ async fn read(req: hyper::Request<Incoming>) -> Result<Request, ApiError> {
             )
         })
         .collect();
-    request.body = Limited::new(body, limits::MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map_err(|_| limits::body_too_large())?
-        .to_bytes()
-        .to_vec();
     Ok(request)
 }

@@ -52,7 +52,11 @@ impl HttpClient for BlockingHttp {
             .limit(MAX_RESPONSE_BYTES)
             .read_to_vec()
             .map_err(classify)?;
-        Ok(OutboundResponse { status, body })
+        Ok(OutboundResponse {
+            status,
+            headers: Vec::new(),
+            body,
+        })
     }
 }
 

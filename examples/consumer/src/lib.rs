@@ -1,7 +1,10 @@
 //! An example consumer of `wechat:mp`: a small HTTP handler of its own that
 //! renders a page with a signed `wx.config` payload and a WeChat login link,
-//! and answers WeChat's server verification — all through wxmp's WIT
-//! interfaces, not its HTTP routes. Compose it with wxmp:
+//! answers WeChat's server verification, finishes a login with the user's
+//! profile, answers pushes, and calls WeChat's API (user info, QR codes,
+//! template messages) — all through wxmp's WIT interfaces, not its HTTP
+//! routes, and without ever holding the account's access_token. Compose it
+//! with wxmp:
 //!
 //! ```text
 //! wac plug wxmp_consumer.wasm --plug wxmp.wasm -o composed.wasm
@@ -21,7 +24,7 @@ mod bindings {
     });
 }
 
-use bindings::wechat::mp::{jssdk, oauth, types, verify};
+use bindings::wechat::mp::{api, jssdk, messages, oauth, token, types, userinfo, verify};
 
 /// Where the login sends users back to (a page of this app).
 const REDIRECT_URI: &str = "https://m.example.com/consumer/callback";
@@ -61,14 +64,199 @@ impl wasi::exports::http::incoming_handler::Guest for Consumer {
                     "signature, timestamp, nonce and echostr are required".into(),
                 ),
             },
+            "/callback" => match param("code") {
+                Some(code) => login(&code),
+                None => (400, "text/plain", "code is required".into()),
+            },
+            "/user" => match param("openid") {
+                Some(openid) => wechat_api(
+                    "GET",
+                    "cgi-bin/user/info",
+                    &format!("openid={openid}&lang=zh_CN"),
+                    None,
+                    Vec::new(),
+                ),
+                None => (400, "text/plain", "openid is required".into()),
+            },
+            "/callback-ips" => wechat_api("GET", "cgi-bin/getcallbackip", "", None, Vec::new()),
+            "/token" => token_status(),
+            "/token/renew" => token_renew(),
+            "/qrcode" => qrcode(param("scene").and_then(|s| s.parse().ok()).unwrap_or(1)),
+            "/template" => match (param("openid"), param("template_id")) {
+                (Some(openid), Some(template)) => template_message(openid, template),
+                _ => (
+                    400,
+                    "text/plain",
+                    "openid and template_id are required".into(),
+                ),
+            },
+            "/push" => {
+                let push = messages::PushQuery {
+                    signature: param("signature").unwrap_or_default(),
+                    timestamp: param("timestamp").unwrap_or_default(),
+                    nonce: param("nonce").unwrap_or_default(),
+                    encrypt_type: param("encrypt_type"),
+                    msg_signature: param("msg_signature"),
+                };
+                answer_push(push, read_body(request))
+            }
             _ => (404, "text/plain", "not found".into()),
         };
         respond(out, status, content_type, body.as_bytes());
     }
 }
 
+type Page = (u16, &'static str, String);
+
+/// Finishes a login: the code for a grant, the grant for the profile.
+fn login(code: &str) -> Page {
+    let grant = match oauth::exchange_code(code) {
+        Ok(g) => g,
+        Err(e) => return (502, "text/plain", describe(&e)),
+    };
+    match userinfo::get(&grant.access_token, &grant.openid, types::Lang::ZhCn) {
+        Ok(p) => (
+            200,
+            "application/json",
+            format!(
+                r#"{{"openid":{},"unionid":{},"nickname":{}}}"#,
+                json_str(&p.openid),
+                p.unionid.as_deref().map_or("null".into(), json_str),
+                p.nickname.as_deref().map_or("null".into(), json_str)
+            ),
+        ),
+        Err(e) => (502, "text/plain", describe(&e)),
+    }
+}
+
+/// Any WeChat API through wxmp, WeChat's answer as it came.
+fn wechat_api(
+    method: &str,
+    path: &str,
+    query: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Page {
+    match api::call(method, path, query, content_type, &body) {
+        Ok(a) => (
+            a.status,
+            "application/json",
+            String::from_utf8_lossy(&a.body).into_owned(),
+        ),
+        Err(e) => (502, "text/plain", describe(&e)),
+    }
+}
+
+/// How long the shared token lives; the token itself stays out of the page.
+fn token_status() -> Page {
+    match token::get() {
+        Ok(t) => (
+            200,
+            "application/json",
+            format!(r#"{{"expires_in":{}}}"#, t.expires_in),
+        ),
+        Err(e) => (502, "text/plain", describe(&e)),
+    }
+}
+
+/// Reports the token rejected (as after a 40001) and takes the next one.
+fn token_renew() -> Page {
+    let renewed = token::get().and_then(|old| {
+        token::invalidate(&old.value)?;
+        token::get().map(|new| new.value != old.value)
+    });
+    match renewed {
+        Ok(renewed) => (
+            200,
+            "application/json",
+            format!(r#"{{"renewed":{renewed}}}"#),
+        ),
+        Err(e) => (502, "text/plain", describe(&e)),
+    }
+}
+
+fn qrcode(scene: u32) -> Page {
+    match api::create_qrcode(&api::QrScene::Id(scene), false, Some(600)) {
+        Ok(c) => (
+            200,
+            "application/json",
+            format!(
+                r#"{{"ticket":{},"image_url":{}}}"#,
+                json_str(&c.ticket),
+                json_str(&c.image_url)
+            ),
+        ),
+        Err(e) => (502, "text/plain", describe(&e)),
+    }
+}
+
+fn template_message(touser: String, template_id: String) -> Page {
+    let message = api::TemplateMessage {
+        touser,
+        template_id,
+        url: Some("https://m.example.com/consumer/order".into()),
+        miniprogram: None,
+        data: vec![api::TemplateField {
+            name: "keyword1".into(),
+            value: "已发货".into(),
+            color: None,
+        }],
+        client_msg_id: None,
+    };
+    match api::send_template(&message) {
+        Ok(msgid) => (200, "application/json", format!(r#"{{"msgid":"{msgid}"}}"#)),
+        Err(e) => (502, "text/plain", describe(&e)),
+    }
+}
+
+/// Opens a push (verified, decrypted in safe mode) and answers with a
+/// text reply, sealed the way the push came.
+fn answer_push(query: messages::PushQuery, body: Vec<u8>) -> Page {
+    let message = match messages::open(&query, &body) {
+        Ok(m) => m,
+        Err(e) => return (403, "text/plain", describe(&e)),
+    };
+    let reply = messages::Reply::Text(format!("consumer got a {} message", message.msg_type));
+    match messages::seal(&message, &reply) {
+        Ok(xml) => (200, "application/xml", xml),
+        Err(e) => (500, "text/plain", describe(&e)),
+    }
+}
+
+/// The request body (at most 64 KiB).
+fn read_body(request: IncomingRequest) -> Vec<u8> {
+    let mut out = Vec::new();
+    let Ok(body) = request.consume() else {
+        return out;
+    };
+    if let Ok(stream) = body.stream() {
+        while let Ok(chunk) = stream.blocking_read(16 * 1024) {
+            out.extend_from_slice(&chunk);
+            if out.len() > 64 * 1024 {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `s` as a JSON string.
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// A page whose script calls `wx.config` with a payload wxmp signed.
-fn page(url: &str) -> (u16, &'static str, String) {
+fn page(url: &str) -> Page {
     let config = match jssdk::sign(url) {
         Ok(c) => c,
         Err(e) => return (502, "text/plain", describe(&e)),

@@ -163,38 +163,47 @@ impl Host {
             format!("[key_value_store.default]\n{store}\n"),
         )
         .unwrap();
-        let port = free_port();
-        let mut cmd = host_command();
-        cmd.arg("up")
-            .arg("-f")
-            .arg(&cfg.manifest)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"));
-        cmd.arg("--runtime-config-file")
-            .arg(&runtime_config)
-            .args(&cfg.args);
-        for (k, v) in &cfg.vars {
-            cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
-        }
-        let (child, output) = spawn_logged(cmd);
-        let mut host = Self {
-            child,
-            addr: format!("127.0.0.1:{port}").parse().unwrap(),
-            output,
-            _dir: dir,
-        };
-        let addr = host.addr;
-        let out = host.output.clone();
-        let child = &mut host.child;
-        eventually(Duration::from_secs(60), "wxmp-host to serve", || {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("wxmp-host exited with {status}:\n{}", out.lock().unwrap());
+        // A free port can be taken by another test between our probe and
+        // the host's bind: then try another one.
+        for _attempt in 0..5 {
+            let port = free_port();
+            let mut cmd = host_command();
+            cmd.arg("up")
+                .arg("-f")
+                .arg(&cfg.manifest)
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{port}"));
+            cmd.arg("--runtime-config-file")
+                .arg(&runtime_config)
+                .args(&cfg.args);
+            for (k, v) in &cfg.vars {
+                cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
             }
-            try_request(addr, "GET", ready_path, &[], b"")
-                .ok()
-                .filter(|r| r.status == 200 || r.status == 403)
-        });
-        host
+            let (mut child, output) = spawn_logged(cmd);
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let served = eventually(Duration::from_secs(60), "wxmp-host to serve", || {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let out = output.lock().unwrap().clone();
+                    if out.contains("Address already in use") {
+                        return Some(false);
+                    }
+                    panic!("wxmp-host exited with {status}:\n{out}");
+                }
+                try_request(addr, "GET", ready_path, &[], b"")
+                    .ok()
+                    .filter(|r| r.status == 200 || r.status == 403)
+                    .map(|_| true)
+            });
+            if served {
+                return Self {
+                    child,
+                    addr,
+                    output,
+                    _dir: dir,
+                };
+            }
+        }
+        panic!("wxmp-host found no free port in 5 tries");
     }
 
     pub fn get(&self, path: &str) -> Resp {

@@ -4,6 +4,7 @@
 use super::required;
 use crate::core::messages::PushQuery;
 use crate::flows::messages;
+use crate::http::response::After;
 use crate::http::{ApiError, Request, Response};
 use crate::ports::Env;
 
@@ -16,10 +17,14 @@ pub(crate) fn push(req: &Request, env: &Env) -> Result<Response, ApiError> {
         encrypt_type: req.query_param("encrypt_type"),
         msg_signature: req.query_param("msg_signature"),
     };
-    let answer = messages::handle(env, &query, &req.body)?;
-    Ok(if answer.is_xml {
+    let (answer, late) = messages::handle(env, &query, &req.body)?;
+    let response = if answer.is_xml {
         Response::xml(200, answer.body)
     } else {
         Response::text(200, answer.body)
+    };
+    Ok(match late {
+        Some(late) => response.then(After::new(move |env| messages::deliver_late(env, late))),
+        None => response,
     })
 }

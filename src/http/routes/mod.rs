@@ -1,5 +1,6 @@
 //! One file per route group, named after the WeChat area it serves.
 
+pub(super) mod gateway;
 pub(super) mod health;
 pub(super) mod jssdk;
 pub(super) mod messages;

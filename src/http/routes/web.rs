@@ -65,11 +65,9 @@ fn cached(req: &Request, content_type: &str, body: Vec<u8>) -> Response {
     let resp = if fresh {
         Response::empty(304)
     } else {
-        Response {
-            status: 200,
-            headers: vec![("content-type".into(), content_type.into())],
-            body,
-        }
+        Response::empty(200)
+            .with_header("content-type", content_type)
+            .with_body(body)
     };
     resp.with_header("cache-control", "public, max-age=3600")
         .with_header("etag", &etag)
