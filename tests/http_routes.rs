@@ -154,29 +154,10 @@ fn login_refuses_bad_scope_and_open_redirects() {
     assert!(w.kv.keys().is_empty(), "nothing stored for refused logins");
 }
 
-/// Runs a login to the end and returns the jar and the callback response.
-fn login(w: &World, scope: &str, return_to: &str) -> (Jar, wxmp::http::Response) {
-    let mut jar = Jar::default();
-    let start = w.get(&format!("/oauth/login?scope={scope}&return_to={return_to}"));
-    jar.absorb(&start);
-    let callback = w.authorize(
-        &location(&start),
-        if scope == "snsapi_userinfo" {
-            "&sim_decision=allow"
-        } else {
-            ""
-        },
-    );
-    let path = callback.strip_prefix(PUBLIC_URL).unwrap();
-    let done = w.send(jar.on(Request::new("GET", path)));
-    jar.absorb(&done);
-    (jar, done)
-}
-
 #[test]
 fn snsapi_userinfo_login_yields_the_full_profile() {
     let w = World::new();
-    let (jar, done) = login(&w, "snsapi_userinfo", "/shop%3Fitem%3D1");
+    let (jar, done) = w.login("snsapi_userinfo", "/shop%3Fitem%3D1");
     assert_eq!(done.status, 302);
     assert_eq!(location(&done), "https://m.example.com/shop?item=1");
     let cookie = done.header("set-cookie").unwrap();
@@ -222,7 +203,7 @@ fn snsapi_userinfo_login_yields_the_full_profile() {
 #[test]
 fn snsapi_base_login_yields_ids_only_and_never_calls_userinfo() {
     let w = World::new();
-    let (jar, done) = login(&w, "snsapi_base", "http%3A%2F%2Flocalhost%3A3000%2Fapp");
+    let (jar, done) = w.login("snsapi_base", "http%3A%2F%2Flocalhost%3A3000%2Fapp");
     assert_eq!(location(&done), "http://localhost:3000/app");
     let me = json(&w.send(jar.on(Request::new("GET", "/api/me"))));
     let user = &w.sim.config().users[0];
@@ -272,7 +253,7 @@ fn snapshot_page_users_get_no_session_and_are_sent_back_with_snapshot_user() {
 #[test]
 fn every_login_gets_a_new_session_and_the_old_one_ends() {
     let w = World::new();
-    let (jar1, _) = login(&w, "snsapi_base", "/");
+    let (jar1, _) = w.login("snsapi_base", "/");
     let first = jar1.0[SESSION].clone();
     let mut jar = jar1.clone();
     let start = w.send(jar.on(Request::new("GET", "/oauth/login")));
@@ -309,7 +290,7 @@ fn api_me_without_a_valid_session_is_401() {
         );
     }
     // A tampered but well-formed cookie.
-    let (jar, _) = login(&w, "snsapi_base", "/");
+    let (jar, _) = w.login("snsapi_base", "/");
     let mut v = jar.0[SESSION].clone().into_bytes();
     v[0] = if v[0] == b'a' { b'b' } else { b'a' };
     let r = w.send(Request::new("GET", "/api/me").with_header(
@@ -356,7 +337,7 @@ fn wechat_errors_on_exchange_return_with_their_errcode() {
             },
             1,
         );
-        let (_, done) = login(&w, "snsapi_base", "/x");
+        let (_, done) = w.login("snsapi_base", "/x");
         assert_eq!(
             location(&done),
             format!("https://m.example.com/x?wxmp_error={expected}")
@@ -371,7 +352,7 @@ fn wechat_errors_on_exchange_return_with_their_errcode() {
         ),
     ] {
         w.sim.inject("/sns/oauth2/access_token", fault, 2);
-        let (_, done) = login(&w, "snsapi_base", "/x");
+        let (_, done) = w.login("snsapi_base", "/x");
         assert_eq!(
             location(&done),
             format!("https://m.example.com/x?wxmp_error={expected}")
@@ -471,7 +452,7 @@ fn two_tabs_log_in_side_by_side_with_their_own_cookies() {
 #[test]
 fn logout_is_same_origin_only() {
     let w = World::new();
-    let (jar, _) = login(&w, "snsapi_base", "/");
+    let (jar, _) = w.login("snsapi_base", "/");
     for (name, value) in [
         ("origin", "https://evil.example"),
         ("origin", "null"),
@@ -675,7 +656,7 @@ fn storage_failure_is_503_json() {
 #[test]
 fn no_secret_reaches_a_response_or_a_log_line() {
     let w = World::new();
-    let (jar, _) = login(&w, "snsapi_userinfo", "/");
+    let (jar, _) = w.login("snsapi_userinfo", "/");
     let mut bodies = Vec::new();
     for req in [
         Request::new("GET", "/api/me"),

@@ -145,7 +145,7 @@ pub(crate) async fn load(
             format!("component {id} does not export wasi:http/incoming-handler")
         })?;
         let shared = ComponentShared {
-            id: id.clone(),
+            id: id.as_str().into(),
             variables,
             allowed_stores: decl.key_value_stores.iter().cloned().collect(),
             stores: stores.clone(),

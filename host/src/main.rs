@@ -17,12 +17,14 @@ mod kv;
 mod limits;
 mod log;
 mod manifest;
+mod metrics;
 mod outbound;
 mod runtime_config;
 mod sandbox;
 mod server;
 mod state;
 mod stats;
+mod trace;
 mod variables;
 
 use std::collections::HashMap;
@@ -33,7 +35,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::log::{Level, Log};
+use crate::log::{Format, Level, Log};
 use crate::runtime_config::StoreSpec;
 
 /// Runs a Spin application manifest like `spin up`, on the wasmtime crates.
@@ -104,6 +106,19 @@ struct UpArgs {
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = Level::Info)]
     log: Level,
 
+    /// How log lines are written: `text` (one readable line each) or
+    /// `json` (one JSON object per line, the component's lines included).
+    #[arg(long = "log-format", value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    log_format: Format,
+
+    /// Serve Prometheus metrics at `GET /metrics` on this IP address and
+    /// port, a listener of its own (not in `spin up`). Port 0 picks a free
+    /// port; the banner prints the one in use.
+    ///
+    /// Default: off (no metrics are gathered, nothing listens).
+    #[arg(long = "metrics-listen", value_name = "ADDRESS")]
+    metrics_listen: Option<SocketAddr>,
+
     /// Where compiled components are cached (a directory only this user
     /// can write; a looser one is not used).
     ///
@@ -120,12 +135,13 @@ fn main() {
     let Cli {
         command: Command::Up(args),
     } = Cli::parse();
+    let format = args.log_format;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     if let Err(e) = runtime.block_on(up(args)) {
-        eprintln!("wxmp-host: {e:#}");
+        log::fatal(format, &format!("{e:#}"));
         std::process::exit(1);
     }
 }
@@ -138,11 +154,19 @@ async fn up(o: UpArgs) -> Result<()> {
             o.listen.ip()
         );
     }
-    let log = Log::new(o.log);
+    let log = Log::new(o.log, o.log_format);
     let manifest = manifest::Manifest::load(&o.manifest)?;
+    log.set_routes(manifest.triggers.iter().map(|t| t.route.clone()).collect());
     let listener =
         server::listen(o.listen).with_context(|| format!("cannot listen on {}", o.listen))?;
     let listen = listener.local_addr()?;
+    let metrics_listener = match o.metrics_listen {
+        Some(addr) => Some(
+            server::listen(addr)
+                .with_context(|| format!("--metrics-listen: cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
 
     let sandbox = if o.sandbox {
         Some(sandbox::start(listen).await?)
@@ -177,33 +201,63 @@ async fn up(o: UpArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| compile_cache::default_dir(&manifest.dir));
     let app = Arc::new(app::load(engine, manifest, &values, &stores, &cache_dir, &log).await?);
-    banner(&app, listen, sandbox.as_ref(), &values);
-    server::serve(app, listener, log, o.limits, shutdown_signal()).await
+    let metrics = match metrics_listener {
+        Some(listener) => {
+            let metrics =
+                metrics::Metrics::new(app.manifest.triggers.iter().map(|t| t.route.as_str()));
+            let at = listener.local_addr()?;
+            tokio::spawn(metrics::serve(
+                listener,
+                Arc::new(metrics.registry()),
+                log.clone(),
+            ));
+            Some((metrics, at))
+        }
+        None => None,
+    };
+    banner(
+        &log,
+        &app,
+        listen,
+        metrics.as_ref().map(|(_, at)| *at),
+        sandbox.as_ref(),
+        &values,
+    );
+    let metrics = metrics.map(|(m, _)| m);
+    server::serve(app, listener, log, o.limits, metrics, shutdown_signal()).await
 }
 
 fn banner(
+    log: &Log,
     app: &app::App,
     listen: SocketAddr,
+    metrics: Option<SocketAddr>,
     sandbox: Option<&sandbox::Sandbox>,
     values: &HashMap<String, String>,
 ) {
-    println!(
+    log.banner(&format!(
         "wxmp-host: serving {} on http://{listen}",
         app.manifest.name
-    );
+    ));
     for (label, backend) in app.stores.iter() {
-        println!("  key-value store {label}: {}", backend.describe());
+        log.banner(&format!(
+            "  key-value store {label}: {}",
+            backend.describe()
+        ));
+    }
+    if let Some(at) = metrics {
+        log.banner(&format!("  metrics: http://{at}/metrics"));
     }
     if let Some(s) = sandbox {
-        println!(
+        log.banner(&format!(
             "  sandbox: WeChat simulator at {} (app_id {})",
             s.server.url(),
             values.get("app_id").map_or("", String::as_str)
-        );
-        println!(
+        ));
+        log.banner(&format!(
             "  open http://{listen}/ for the demo page; admin key for /api/token: {}",
             sandbox::ADMIN_KEY
-        );
+        ));
     }
 }
 
@@ -261,6 +315,8 @@ mod tests {
         );
         assert!(!o.sandbox);
         assert_eq!(o.log, Level::Info);
+        assert_eq!(o.log_format, Format::Text);
+        assert_eq!(o.metrics_listen, None);
         assert_eq!(
             o.cache_dir.as_deref(),
             Some(Path::new("/var/cache/wxmp-host"))
@@ -308,8 +364,20 @@ mod tests {
         assert_eq!(o.runtime_config_file, None);
         assert!(!o.sandbox);
         assert_eq!(o.log, Level::Info);
+        assert_eq!(o.log_format, Format::Text);
+        assert_eq!(o.metrics_listen, None);
         assert_eq!(o.cache_dir, None);
         assert_eq!(o.limits, limits::Limits::default());
+        let o = up_args(&[
+            "up",
+            "--log-format",
+            "json",
+            "--metrics-listen",
+            "0.0.0.0:9100",
+        ])
+        .unwrap();
+        assert_eq!(o.log_format, Format::Json);
+        assert_eq!(o.metrics_listen, Some("0.0.0.0:9100".parse().unwrap()));
         for spelling in ["-f", "--from", "--file", "--from-file"] {
             let o = up_args(&["up", spelling, "a/spin.toml"]).unwrap();
             assert_eq!(o.manifest, Path::new("a/spin.toml"), "{spelling}");
@@ -322,6 +390,8 @@ mod tests {
             (&["up", "--listen"][..], "--listen"),
             (&["up", "--bogus"][..], "--bogus"),
             (&["up", "--sandbox=yes"][..], "--sandbox"),
+            (&["up", "--log-format", "yaml"][..], "--log-format"),
+            (&["up", "--metrics-listen", "9100"][..], "--metrics-listen"),
         ] {
             let e = up_args(bad)
                 .err()
@@ -370,6 +440,8 @@ mod tests {
             "[default: spin.toml]",
             "[default: 127.0.0.1:3000]",
             "[default: info]",
+            "[default: text]",
+            "--metrics-listen",
             "--runtime-config-file",
             "--sandbox",
         ] {

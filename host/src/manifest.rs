@@ -149,9 +149,11 @@ impl Manifest {
     pub(crate) fn route(&self, path: &str) -> Option<RouteMatch<'_>> {
         self.triggers
             .iter()
-            .filter_map(|t| route_match_len(&t.route, path).map(|len| (len, t)))
-            .max_by_key(|(len, _)| *len)
-            .map(|(_, t)| RouteMatch {
+            .enumerate()
+            .filter_map(|(i, t)| route_match_len(&t.route, path).map(|len| (len, i, t)))
+            .max_by_key(|(len, _, _)| *len)
+            .map(|(_, trigger, t)| RouteMatch {
+                trigger,
                 component: &t.component,
                 route: &t.route,
                 path_info: t
@@ -167,6 +169,9 @@ impl Manifest {
 /// The trigger a request matched, and what Spin tells the component of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RouteMatch<'a> {
+    /// The trigger's index in [`Manifest::triggers`] (its route names the
+    /// request in logs and metrics).
+    pub(crate) trigger: usize,
     /// The component id.
     pub(crate) component: &'a str,
     /// The route as the manifest writes it (`/wechat/...`, `/wx`).

@@ -1,13 +1,15 @@
 //! `--sandbox`: wxmp-sim in-process on a loopback port, and every variable
 //! wxmp needs filled with test values, so `wxmp-host up --sandbox` works on
-//! a fresh clone with zero configuration.
+//! a fresh clone with zero configuration. The demo page may call the
+//! simulator's control API from the sandbox's own origins (its "reject the
+//! token once" button), no other page may.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use wxmp_sim::server::SimServer;
+use wxmp_sim::server::{ServerOptions, SimServer};
 use wxmp_sim::{Sim, SimConfig};
 
 /// The admin key printed in the banner, for `GET /api/token`.
@@ -26,10 +28,16 @@ pub(crate) struct Sandbox {
 /// Starts the simulator and prepares variables for serving on `listen`.
 pub(crate) async fn start(listen: SocketAddr) -> Result<Sandbox> {
     let sim = Arc::new(Sim::new(SimConfig::default()));
-    let server =
-        wxmp_sim::server::start("127.0.0.1:0".parse().expect("static address"), sim.clone())
-            .await
-            .context("starting the sandbox WeChat simulator")?;
+    let options = ServerOptions {
+        allowed_origins: origins(listen),
+    };
+    let server = wxmp_sim::server::start_with(
+        "127.0.0.1:0".parse().expect("static address"),
+        sim.clone(),
+        options,
+    )
+    .await
+    .context("starting the sandbox WeChat simulator")?;
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
     let public_url = format!("http://{listen}");
@@ -52,4 +60,48 @@ pub(crate) async fn start(listen: SocketAddr) -> Result<Sandbox> {
         ),
     ]);
     Ok(Sandbox { server, overrides })
+}
+
+/// The origins a browser on this machine sees the sandbox at: the listening
+/// address, and `localhost` (and `127.0.0.1` when listening on every address).
+fn origins(listen: SocketAddr) -> Vec<String> {
+    let port = listen.port();
+    let mut origins = vec![format!("http://{listen}")];
+    let ip = listen.ip();
+    if ip.is_unspecified() {
+        origins.push(format!("http://127.0.0.1:{port}"));
+    }
+    if ip.is_loopback() || ip.is_unspecified() {
+        origins.push(format!("http://localhost:{port}"));
+    }
+    origins
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origins;
+
+    #[test]
+    fn the_simulator_trusts_the_sandbox_s_own_origins_only() {
+        assert_eq!(
+            origins("127.0.0.1:3000".parse().unwrap()),
+            ["http://127.0.0.1:3000", "http://localhost:3000"]
+        );
+        assert_eq!(
+            origins("[::1]:3000".parse().unwrap()),
+            ["http://[::1]:3000", "http://localhost:3000"]
+        );
+        assert_eq!(
+            origins("0.0.0.0:8080".parse().unwrap()),
+            [
+                "http://0.0.0.0:8080",
+                "http://127.0.0.1:8080",
+                "http://localhost:8080"
+            ]
+        );
+        assert_eq!(
+            origins("192.0.2.7:3000".parse().unwrap()),
+            ["http://192.0.2.7:3000"]
+        );
+    }
 }

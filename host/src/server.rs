@@ -29,10 +29,12 @@ use wasmtime_wasi_http::WasiHttpView;
 
 use crate::app::App;
 use crate::limits::Limits;
-use crate::log::Log;
+use crate::log::{Log, RequestId, RequestLine};
 use crate::manifest::RouteMatch;
+use crate::metrics::{Metrics, Shard};
 use crate::state::HostState;
 use crate::stats::Stats;
+use crate::trace::Trace;
 
 /// Epoch ticks per second: how often a running guest yields to the other
 /// requests on its thread and its deadline is checked.
@@ -50,6 +52,16 @@ struct Shared {
     limits: Limits,
     /// One permit per instance that may run.
     instances: Arc<Semaphore>,
+    /// Prometheus metrics (`--metrics-listen`), or `None`.
+    metrics: Option<Arc<Metrics>>,
+}
+
+/// What one serving thread's requests share: its own timing and metric
+/// shards (never written from another core) and its clone of the log.
+struct Lane {
+    stats: Arc<Stats>,
+    metrics: Option<Arc<Shard>>,
+    log: Log,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves: one serving
@@ -62,6 +74,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     log: Log,
     limits: Limits,
+    metrics: Option<Arc<Metrics>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let engine = app.engine.clone();
@@ -71,11 +84,21 @@ pub(crate) async fn serve(
     });
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let instances = Arc::new(Semaphore::new(limits.max_instances as usize));
+    if let Some(m) = &metrics {
+        m.watch_pools(
+            instances.clone(),
+            limits.max_instances as usize,
+            connections.clone(),
+            limits.max_connections,
+        );
+    }
     let shared = Arc::new(Shared {
-        instances: Arc::new(Semaphore::new(limits.max_instances as usize)),
+        instances,
         app: app.clone(),
         log: log.clone(),
         limits,
+        metrics,
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut lanes = Vec::new();
@@ -189,15 +212,19 @@ fn serve_thread(
     };
     runtime.block_on(async move {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let stats = shared.app.stats.shard();
+        let lane = Arc::new(Lane {
+            stats: shared.app.stats.shard(),
+            metrics: shared.metrics.as_ref().map(|m| m.shard()),
+            log: shared.log.clone(),
+        });
         loop {
             tokio::select! {
                 next = dealt.recv() => {
                     let Some((stream, peer, permit)) = next else { break };
                     let Ok(stream) = tokio::net::TcpStream::from_std(stream) else { continue };
                     let _ = stream.set_nodelay(true);
-                    let (shared2, stats) = (shared.clone(), stats.clone());
-                    let service = service_fn(move |req| handle(shared2.clone(), stats.clone(), peer, req));
+                    let (shared2, lane) = (shared.clone(), lane.clone());
+                    let service = service_fn(move |req| handle(shared2.clone(), lane.clone(), peer, req));
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(shared.limits.header_timeout())
@@ -220,9 +247,12 @@ fn serve_thread(
     });
 }
 
+/// One request: route it, run it, count it, and hand its log line to the
+/// trace (written once its component has finished too) or write it now
+/// (no component ran).
 async fn handle(
     shared: Arc<Shared>,
-    stats: Arc<Stats>,
+    lane: Arc<Lane>,
     peer: SocketAddr,
     mut req: Request<Incoming>,
 ) -> Result<Response<Body>, std::convert::Infallible> {
@@ -230,12 +260,14 @@ async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let matched = shared.app.manifest.route(&path);
+    let trigger = matched.as_ref().map(|m| m.trigger);
     let served = matched.as_ref().and_then(|m| {
         append_spin_headers(&mut req, m, peer);
         shared.app.components.get(m.component)
     });
+    let mut trace = None;
     let response = match served {
-        Some(served) => serve_request(&shared, served, &stats, req)
+        Some(served) => serve_request(&shared, served, &lane, req, &mut trace)
             .await
             .unwrap_or_else(|e| {
                 shared.log.error(&format!("{method} {path}: {e:#}"));
@@ -243,11 +275,27 @@ async fn handle(
             }),
         None => host_error(404, "not_found", "no route matches"),
     };
-    shared.log.info(&format!(
-        "{method} {path} {} {:.1}ms {peer}",
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
-    ));
+    let latency = started.elapsed();
+    let status = response.status().as_u16();
+    if let (Some(shard), Some(metrics)) = (&lane.metrics, &shared.metrics) {
+        shard.request(metrics.route_slot(trigger), status, latency);
+    }
+    if shared.log.wants_requests() {
+        let line = RequestLine {
+            method,
+            path,
+            route: trigger,
+            status,
+            latency,
+            peer,
+            request_id: RequestId::of(response.headers()),
+            upstream: Vec::new(),
+        };
+        match trace {
+            Some(trace) => trace.answered(line, &lane.log),
+            None => lane.log.request(line),
+        }
+    }
     Ok(response)
 }
 
@@ -277,8 +325,9 @@ fn append_spin_headers<B>(req: &mut Request<B>, matched: &RouteMatch<'_>, peer: 
 async fn serve_request(
     shared: &Shared,
     served: &crate::app::Served,
-    stats: &Arc<Stats>,
+    lane: &Arc<Lane>,
     req: Request<Incoming>,
+    trace: &mut Option<Arc<Trace>>,
 ) -> Result<Response<Body>> {
     let limits = &shared.limits;
     let streamed = req
@@ -288,9 +337,9 @@ async fn serve_request(
         .is_some_and(|len| len > limits.max_buffered_body as u64);
     if streamed {
         let Some(permit) = take_instance(shared) else {
-            return Ok(busy());
+            return Ok(busy(lane));
         };
-        return run(served, stats, req, permit, limits.request_timeout()).await;
+        return run(served, lane, req, permit, limits.request_timeout(), trace).await;
     }
     let (parts, body) = req.into_parts();
     let collected = tokio::time::timeout(
@@ -332,10 +381,10 @@ async fn serve_request(
         Ok(Ok(collected)) => collected.to_bytes(),
     };
     let Some(permit) = take_instance(shared) else {
-        return Ok(busy());
+        return Ok(busy(lane));
     };
     let req = Request::from_parts(parts, Full::new(body));
-    run(served, stats, req, permit, limits.request_timeout()).await
+    run(served, lane, req, permit, limits.request_timeout(), trace).await
 }
 
 /// The answer with `Connection: close`: the rest of an unread body must
@@ -353,8 +402,11 @@ fn take_instance(shared: &Shared) -> Option<OwnedSemaphorePermit> {
     shared.instances.clone().try_acquire_owned().ok()
 }
 
-/// `503 busy` with `Retry-After`: every instance is in use.
-fn busy() -> Response<Body> {
+/// `503 busy` with `Retry-After`: every instance is in use (counted).
+fn busy(lane: &Lane) -> Response<Body> {
+    if let Some(m) = &lane.metrics {
+        m.busy();
+    }
     let mut r = host_error(503, "busy", "too many requests in flight; retry shortly");
     r.headers_mut()
         .insert("retry-after", hyper::header::HeaderValue::from_static("1"));
@@ -363,20 +415,30 @@ fn busy() -> Response<Body> {
 
 /// Runs one request in a fresh instance. The instance (and `permit`) live
 /// until the guest returns or `deadline` passes, whichever comes first; a
-/// guest past its deadline is trapped at the next epoch tick.
+/// guest past its deadline is trapped at the next epoch tick. When request
+/// lines are logged, `trace` gets the request's trace: the calls the guest
+/// makes, and the end of the guest, go there.
 async fn run<B>(
     served: &crate::app::Served,
-    stats: &Arc<Stats>,
+    lane: &Arc<Lane>,
     req: Request<B>,
     permit: OwnedSemaphorePermit,
     deadline: Duration,
+    trace: &mut Option<Arc<Trace>>,
 ) -> Result<Response<Body>>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
     let started = Instant::now();
-    let mut store = Store::new(served.pre.engine(), HostState::new(served.shared.clone()));
+    if lane.log.wants_requests() {
+        *trace = Some(Arc::default());
+    }
+    // Tells the trace the guest is done when dropped: at the end of the
+    // task below, or right here if the request never reaches the guest.
+    let finished = Finished(trace.clone(), lane.clone());
+    let state = HostState::new(served.shared.clone(), trace.clone(), lane.metrics.clone());
+    let mut store = Store::new(served.pre.engine(), state);
     store.set_epoch_deadline(1);
     // Every tick a running guest yields with tokio's `yield_now`, which
     // lets the runtime poll its I/O driver first: a plain re-wake would keep
@@ -398,8 +460,9 @@ where
     // Store set-up plus instantiation, without the wait for the task to run.
     let prepared = started.elapsed();
     let pre = served.pre.clone();
-    let stats = stats.clone();
+    let guest_lane = lane.clone();
     let guest = async move {
+        let lane = guest_lane;
         let scheduled = Instant::now();
         let proxy = match pre.instantiate_async(&mut store).await {
             Ok(proxy) => proxy,
@@ -412,17 +475,25 @@ where
             Err(e) => return Err(Refused::Failed(e.into())),
         };
         let instantiated = Instant::now();
-        stats
+        lane.stats
             .instantiate
             .record(prepared + (instantiated - scheduled));
+        if let Some(m) = &lane.metrics {
+            m.instantiate.observe(prepared + (instantiated - scheduled));
+        }
         let handled = proxy
             .wasi_http_incoming_handler()
             .call_handle(&mut store, incoming, out)
             .await;
         let handled_at = Instant::now();
-        stats.handle.record(handled_at - instantiated);
+        lane.stats.handle.record(handled_at - instantiated);
         drop(store);
-        stats.release.record(handled_at.elapsed());
+        let released = handled_at.elapsed();
+        lane.stats.release.record(released);
+        if let Some(m) = &lane.metrics {
+            m.handle.observe(handled_at - instantiated);
+            m.release.observe(released);
+        }
         handled.map_err(|e| {
             if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
                 Refused::Deadline
@@ -434,6 +505,9 @@ where
     let task = tokio::task::spawn(async move {
         let outcome = tokio::time::timeout(deadline, guest).await;
         drop(permit);
+        // The instance is gone (returned, or dropped at the deadline):
+        // every call it made has ended or been abandoned.
+        drop(finished);
         outcome.unwrap_or(Err(Refused::Deadline))
     });
     match receiver.await {
@@ -441,7 +515,7 @@ where
         Ok(Err(e)) => Err(anyhow::anyhow!("guest answered with an error code: {e:?}")),
         Err(_) => match task.await? {
             Ok(()) => Err(anyhow::anyhow!("the guest never set a response")),
-            Err(Refused::Busy) => Ok(busy()),
+            Err(Refused::Busy) => Ok(busy(lane)),
             Err(Refused::Deadline) => Ok(host_error(
                 504,
                 "deadline",
@@ -452,6 +526,18 @@ where
             )),
             Err(Refused::Failed(e)) => Err(e),
         },
+    }
+}
+
+/// Marks a request's trace finished when dropped, however the task that
+/// ran its guest ended (returned, timed out, panicked).
+struct Finished(Option<Arc<Trace>>, Arc<Lane>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        if let Some(trace) = self.0.take() {
+            trace.finished(&self.1.log);
+        }
     }
 }
 

@@ -10,15 +10,17 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::imports::outgoing_http::OutboundHooks;
+use crate::imports::outgoing_http::{OutboundHooks, Recorder};
 use crate::kv::Backend;
-use crate::log::Log;
+use crate::log::{ComponentStderr, Format, Log};
+use crate::metrics::Shard;
 use crate::outbound::OutboundPolicy;
+use crate::trace::Trace;
 
 /// What every request of one component shares.
 pub(crate) struct ComponentShared {
-    /// The component id.
-    pub(crate) id: String,
+    /// The component id (a log field in JSON mode).
+    pub(crate) id: Arc<str>,
     /// Component variables, rendered.
     pub(crate) variables: HashMap<String, String>,
     /// Labels the component may open.
@@ -40,19 +42,40 @@ pub(crate) struct HostState {
     hooks: OutboundHooks,
     /// The component's settings, shared by all its requests.
     pub(crate) shared: Arc<ComponentShared>,
+    /// The serving thread's metrics, when `--metrics-listen` is on.
+    pub(crate) metrics: Option<Arc<Shard>>,
 }
 
 impl HostState {
-    /// Fresh state for one request.
-    pub(crate) fn new(shared: Arc<ComponentShared>) -> Self {
-        let wasi = WasiCtx::builder().inherit_stderr().build();
-        let hooks = OutboundHooks::new(shared.outbound.clone(), shared.log.clone());
+    /// Fresh state for one request: its outbound calls go to `trace` (for
+    /// the request line) and to the metrics, when there are those.
+    pub(crate) fn new(
+        shared: Arc<ComponentShared>,
+        trace: Option<Arc<Trace>>,
+        metrics: Option<Arc<Shard>>,
+    ) -> Self {
+        let mut wasi = WasiCtx::builder();
+        match shared.log.format() {
+            // The component's lines go straight to the host's stderr.
+            Format::Text => wasi.inherit_stderr(),
+            // Each line becomes a JSON object in the host's log.
+            Format::Json => {
+                wasi.stderr(ComponentStderr::new(shared.log.clone(), shared.id.clone()))
+            }
+        };
+        let outbound = metrics.as_ref().map(|m| m.outbound.clone());
+        let record = (trace.is_some() || outbound.is_some()).then_some(Recorder {
+            trace,
+            metrics: outbound,
+        });
+        let hooks = OutboundHooks::new(shared.outbound.clone(), shared.log.clone(), record);
         Self {
-            wasi,
+            wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks,
             shared,
+            metrics,
         }
     }
 }

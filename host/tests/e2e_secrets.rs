@@ -121,6 +121,18 @@ fn no_secret_in_any_answer_or_log_line() {
         &[("authorization", &format!("Bearer {ADMIN_KEY}"))],
         br#"{"access_token": "not-the-token"}"#,
     ));
+    // What operators read: status (JSON and page), diagnosis, health.
+    let admin = format!("Bearer {ADMIN_KEY}");
+    keep(&host.send("GET", "/api/status", &[("authorization", &admin)], b""));
+    keep(&host.send(
+        "GET",
+        "/api/status",
+        &[("authorization", &admin), ("accept", "text/html")],
+        b"",
+    ));
+    keep(&host.send("GET", "/api/status", &[("authorization", &client)], b""));
+    keep(&host.send("GET", "/api/diagnose", &[("authorization", &admin)], b""));
+    keep(&host.get("/healthz"));
     // A ticket fetched with the token that replaced the revoked one.
     keep(&b.get(&format!(
         "/jssdk/config?url={}",

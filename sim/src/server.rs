@@ -28,6 +28,13 @@
 //! - `POST /__sim/callback` `{"reachable": false}` → `callback/check` pings lose every
 //!   packet (`"package_loss": "100%"`), as for a callback server that is down
 //!
+//! The control API answers loopback callers only. Browsers are held to
+//! [`ServerOptions::allowed_origins`]: a page from one of those origins may
+//! call it cross-origin (CORS, preflight included; the demo page's "reject
+//! the token once" does), a request carrying any other `Origin` is refused
+//! with 403 and no CORS headers, whatever its method. `jssdk/check` stays
+//! open to every origin (the jweixin stand-in runs on the app's pages).
+//!
 //! WeChat's paths see the caller's address (the 40164 fault names it) and
 //! take bodies up to 12 MiB (a 10 MB media upload and its multipart framing).
 
@@ -74,19 +81,50 @@ impl SimServer {
     }
 }
 
-/// Binds `addr` (port 0 for any) and serves `sim` on the current tokio runtime.
+/// How the server treats browsers.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// Origins whose pages may call the control API cross-origin, spelt as
+    /// browsers send them (`http://127.0.0.1:3000`), compared exactly. `*`
+    /// and `null` are never honoured. The simulator's own origin is always
+    /// allowed.
+    pub allowed_origins: Vec<String>,
+}
+
+impl ServerOptions {
+    fn allows(&self, origin: &str, own: &str) -> bool {
+        origin == own
+            || (origin != "*"
+                && origin != "null"
+                && self.allowed_origins.iter().any(|o| o == origin))
+    }
+}
+
+/// Binds `addr` (port 0 for any) and serves `sim` on the current tokio
+/// runtime; no other origin may call the control API from a browser.
 pub async fn start(addr: SocketAddr, sim: Arc<Sim>) -> std::io::Result<SimServer> {
+    start_with(addr, sim, ServerOptions::default()).await
+}
+
+/// [`start`] with `options`.
+pub async fn start_with(
+    addr: SocketAddr,
+    sim: Arc<Sim>,
+    options: ServerOptions,
+) -> std::io::Result<SimServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let served = sim.clone();
+    let options = Arc::new((options, format!("http://{addr}")));
     tokio::spawn(async move {
         loop {
             let Ok((stream, peer)) = listener.accept().await else {
                 continue;
             };
             let sim = served.clone();
+            let options = options.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| serve(sim.clone(), peer, req));
+                let service = service_fn(move |req| serve(sim.clone(), options.clone(), peer, req));
                 // A dropped connection is a fault we inject on purpose.
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -110,6 +148,7 @@ impl std::error::Error for Dropped {}
 
 async fn serve(
     sim: Arc<Sim>,
+    options: Arc<(ServerOptions, String)>,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
@@ -123,11 +162,19 @@ async fn serve(
         .collect();
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes().to_vec(),
-        Err(_) => {
+        Err(e) => {
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            let (status, why) = if too_large {
+                (413, "body too large".to_owned())
+            } else {
+                (400, format!("body unreadable: {e}"))
+            };
             return Ok(to_hyper(SimResponse {
-                status: 413,
-                ..SimResponse::error(-1, "body too large")
-            }))
+                status,
+                ..SimResponse::error(-1, &why)
+            }));
         }
     };
     // The control API can revoke tokens, inject faults and mint codes: it
@@ -141,11 +188,38 @@ async fn serve(
             )
         }));
     }
-    if path == "/__sim/push" && method == "POST" {
-        return Ok(to_hyper(push_api(&sim, &body).await));
-    }
     if let Some(control) = path.strip_prefix("/__sim/") {
-        return Ok(to_hyper(control_api(&sim, &method, control, &body)));
+        let origin = headers
+            .iter()
+            .find(|(k, _)| k == "origin")
+            .map(|(_, v)| v.as_str());
+        let (options, own) = &*options;
+        let cors = match origin {
+            // The jweixin stand-in's check answers every origin itself.
+            _ if control == "jssdk/check" => None,
+            Some(o) if !options.allows(o, own) => {
+                return Ok(to_hyper(SimResponse {
+                    status: 403,
+                    ..SimResponse::json(&json!({
+                        "error": "the control API answers pages of the allowed origins only"
+                    }))
+                }))
+            }
+            Some(o) => Some(o.to_owned()),
+            None => None,
+        };
+        let mut response = match (method.as_str(), &cors) {
+            ("OPTIONS", Some(_)) => preflight(&headers),
+            ("POST", _) if control == "push" => push_api(&sim, &body).await,
+            _ => control_api(&sim, &method, control, &body),
+        };
+        if let Some(origin) = cors {
+            response
+                .headers
+                .push(("access-control-allow-origin".into(), origin));
+            response.headers.push(("vary".into(), "origin".into()));
+        }
+        return Ok(to_hyper(response));
     }
     let request = SimRequest {
         headers,
@@ -159,6 +233,30 @@ async fn serve(
             }
             Ok(to_hyper(response))
         }
+    }
+}
+
+/// A CORS preflight from an allowed origin: GET and POST, with a JSON body.
+fn preflight(headers: &[(String, String)]) -> SimResponse {
+    let asked = headers
+        .iter()
+        .find(|(k, _)| k == "access-control-request-method")
+        .map(|(_, v)| v.as_str());
+    if !matches!(asked, Some("GET" | "POST")) {
+        return SimResponse {
+            status: 405,
+            ..SimResponse::json(&json!({ "error": "the control API takes GET and POST" }))
+        };
+    }
+    SimResponse {
+        status: 204,
+        headers: vec![
+            ("access-control-allow-methods".into(), "GET, POST".into()),
+            ("access-control-allow-headers".into(), "content-type".into()),
+            ("access-control-max-age".into(), "600".into()),
+        ],
+        body: Vec::new(),
+        ..SimResponse::json(&json!(null))
     }
 }
 

@@ -6,8 +6,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use wxmp_sim::server::ServerOptions;
 use wxmp_sim::{Sim, SimConfig};
-use wxmp_testkit::http::try_request;
+use wxmp_testkit::http::{request, try_request};
 
 /// Status and body; status 0 when the connection ended without an answer.
 fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
@@ -281,4 +282,201 @@ fn media_and_qr_images_travel_as_bytes() {
         (200, Some("image/png"))
     );
     assert_eq!(&png.body[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+/// A simulator served with `options` from its own runtime.
+fn serve_with(options: ServerOptions) -> (tokio::runtime::Runtime, Arc<Sim>, SocketAddr) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = Arc::new(Sim::new(SimConfig::default()));
+    let server = rt
+        .block_on(wxmp_sim::server::start_with(
+            "127.0.0.1:0".parse().unwrap(),
+            sim.clone(),
+            options,
+        ))
+        .unwrap();
+    let bound = server.addr;
+    (rt, sim, bound)
+}
+
+const CORS_HEADERS: [&str; 4] = [
+    "access-control-allow-origin",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+];
+
+#[test]
+fn browsers_reach_the_control_api_from_the_allowed_origins_only() {
+    let (_rt, sim, addr) = serve_with(ServerOptions {
+        // A wildcard in the setting is never honoured.
+        allowed_origins: vec![
+            "http://127.0.0.1:3000".into(),
+            "http://localhost:3000".into(),
+            "*".into(),
+        ],
+    });
+    let token = access_token(addr, &sim);
+    let ip_list = |token: &str| {
+        call_json(
+            addr,
+            "GET",
+            &format!("/cgi-bin/getcallbackip?access_token={token}"),
+            "",
+        )
+    };
+    let fault = br#"{"path":"/cgi-bin/getcallbackip","times":1,"fault":{"kind":"errcode","errcode":40001}}"#;
+
+    // Foreign origins: no CORS headers, and no effect either (a simple POST
+    // would otherwise reach the simulator blind).
+    for origin in [
+        "https://evil.example",
+        "http://127.0.0.1:3001",
+        "https://127.0.0.1:3000",
+        "http://localhost:3000.evil.example",
+        "null",
+        "*",
+    ] {
+        let pre = request(
+            addr,
+            "OPTIONS",
+            "/__sim/fault",
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            b"",
+        );
+        assert_eq!(pre.status, 403, "{origin}: {}", pre.text());
+        for (path, body) in [("/__sim/fault", &fault[..]), ("/__sim/revoke", b"")] {
+            let r = request(
+                addr,
+                "POST",
+                path,
+                &[("origin", origin), ("content-type", "text/plain")],
+                body,
+            );
+            assert_eq!(r.status, 403, "{origin} {path}: {}", r.text());
+            assert!(r.text().contains("allowed origins only"));
+            for resp in [&pre, &r] {
+                for h in CORS_HEADERS {
+                    assert_eq!(resp.header(h), None, "{origin} {path}: {h}");
+                }
+            }
+        }
+        let list = ip_list(&token);
+        assert!(list["ip_list"].is_array(), "{origin}: {list}");
+    }
+
+    // The allowed origins: a preflight for a JSON POST, then the call.
+    for origin in ["http://127.0.0.1:3000", "http://localhost:3000"] {
+        let pre = request(
+            addr,
+            "OPTIONS",
+            "/__sim/fault",
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            b"",
+        );
+        assert_eq!(pre.status, 204, "{}", pre.text());
+        assert_eq!(pre.header("access-control-allow-origin"), Some(origin));
+        assert_eq!(
+            pre.header("access-control-allow-methods"),
+            Some("GET, POST")
+        );
+        assert_eq!(
+            pre.header("access-control-allow-headers"),
+            Some("content-type")
+        );
+        assert_eq!(pre.header("access-control-max-age"), Some("600"));
+        assert_eq!(pre.header("vary"), Some("origin"));
+        let put = request(
+            addr,
+            "OPTIONS",
+            "/__sim/fault",
+            &[("origin", origin), ("access-control-request-method", "PUT")],
+            b"",
+        );
+        assert_eq!(put.status, 405);
+        assert_eq!(put.header("access-control-allow-methods"), None);
+
+        let r = request(
+            addr,
+            "POST",
+            "/__sim/fault",
+            &[("origin", origin), ("content-type", "application/json")],
+            fault,
+        );
+        assert_eq!((r.status, r.text().as_str()), (200, r#"{"ok":true}"#));
+        assert_eq!(r.header("access-control-allow-origin"), Some(origin));
+        assert_eq!(r.header("vary"), Some("origin"));
+        assert_eq!(ip_list(&token)["errcode"], 40001, "the fault was injected");
+        let calls = request(addr, "GET", "/__sim/calls", &[("origin", origin)], b"");
+        assert_eq!(calls.status, 200);
+        assert_eq!(calls.header("access-control-allow-origin"), Some(origin));
+    }
+    let revoke = request(
+        addr,
+        "POST",
+        "/__sim/revoke",
+        &[("origin", "http://localhost:3000")],
+        b"",
+    );
+    assert_eq!(revoke.status, 200);
+    assert_eq!(
+        ip_list(&token)["errcode"],
+        40001,
+        "revoked: {}",
+        revoke.text()
+    );
+
+    // Callers without an Origin (tests, curl) are served as before, with no
+    // CORS headers; OPTIONS is no control endpoint for them.
+    let plain = request(addr, "GET", "/__sim/calls", &[], b"");
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("access-control-allow-origin"), None);
+    assert_eq!(
+        request(addr, "OPTIONS", "/__sim/fault", &[], b"").status,
+        404
+    );
+
+    // The jweixin stand-in's check answers every origin, as before.
+    let check = request(
+        addr,
+        "POST",
+        "/__sim/jssdk/check",
+        &[("origin", "https://evil.example")],
+        b"{}",
+    );
+    assert_eq!(check.status, 200);
+    assert_eq!(check.header("access-control-allow-origin"), Some("*"));
+}
+
+#[test]
+fn without_allowed_origins_only_the_simulator_s_own_pages_may_call_it() {
+    let (_rt, _sim, addr) = serve("127.0.0.1:0");
+    let own = format!("http://{addr}");
+    let mine = request(addr, "GET", "/__sim/calls", &[("origin", &own)], b"");
+    assert_eq!(mine.status, 200);
+    assert_eq!(
+        mine.header("access-control-allow-origin"),
+        Some(own.as_str())
+    );
+    let page = request(
+        addr,
+        "GET",
+        "/__sim/calls",
+        &[("origin", "http://127.0.0.1:3000")],
+        b"",
+    );
+    assert_eq!(page.status, 403);
+    assert_eq!(page.header("access-control-allow-origin"), None);
 }

@@ -72,6 +72,13 @@ impl std::fmt::Debug for ApiRequest {
     }
 }
 
+/// True when `base` is one of WeChat's own hosts (`*.weixin.qq.com`), not
+/// a simulator or a proxy.
+pub fn is_wechats_own(base: &Url) -> bool {
+    base.host_str()
+        .is_some_and(|h| h == "weixin.qq.com" || h.ends_with(".weixin.qq.com"))
+}
+
 /// Reads a WeChat answer: HTTP status, then `errcode`, then the typed shape.
 pub fn parse_answer<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Error> {
     let value: serde_json::Value = match serde_json::from_slice(body) {

@@ -102,6 +102,10 @@ pub struct Cached<V> {
     /// No refresh-ahead before this time (seconds since the epoch).
     #[serde(default)]
     pub refresh_after: u64,
+    /// When it was fetched (seconds since the epoch; 0 in records written
+    /// before wxmp kept it), for `/api/status`.
+    #[serde(default)]
+    pub fetched_at: u64,
 }
 
 /// How usable a cache entry is now.
@@ -156,6 +160,7 @@ pub fn next_entry<V: CachedSecret>(
         generation: basis(previous) + 1,
         invalid: false,
         token_generation,
+        fetched_at: now,
     }
 }
 
@@ -282,6 +287,11 @@ impl StoredFailure {
             FAILURE_HOLD_MS
         }
     }
+
+    /// Until when waiters are handed this failure (ms since the epoch).
+    pub fn held_until_ms(&self) -> u64 {
+        self.at_ms + self.hold_ms()
+    }
 }
 
 /// What a request that lost the election does next.
@@ -376,6 +386,7 @@ mod tests {
             invalid: false,
             token_generation: None,
             refresh_after: 0,
+            fetched_at: 0,
         }
     }
 
@@ -487,6 +498,7 @@ mod tests {
             invalid: false,
             token_generation: Some(3),
             refresh_after: 0,
+            fetched_at: NOW,
         };
         assert!(ticket_outlived(&ticket, 3));
         assert!(!ticket_outlived(&ticket, 2));

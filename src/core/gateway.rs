@@ -23,7 +23,7 @@ pub const STREAM_DEADLINE_MS: u64 = 25_000;
 /// longer answers (media) are relayed in pieces without being looked at.
 pub const MAX_READ_ANSWER: u64 = 2 * 1024 * 1024;
 
-/// The permission that lets a client read `/api/status` and `/api/diagnose`
+/// The permission that lets a client read `/api/status`
 /// (listed among its `allow` entries like a path prefix).
 pub const STATUS_PERMISSION: &str = "status";
 /// The longest API path accepted.

@@ -51,6 +51,12 @@ impl Keys {
         Key(format!("{}:{rest}", self.prefix))
     }
 
+    /// The egress IP WeChat last refused with 40164 (one; deleted when a
+    /// token fetch succeeds).
+    pub fn ip_refusal(&self) -> Key {
+        self.key(format_args!("ip-refusal"))
+    }
+
     /// The cached access_token or jsapi_ticket (one each).
     pub fn credential(&self, c: Credential) -> Key {
         self.key(format_args!("{}", c.key_part()))

@@ -5,11 +5,13 @@
 //! get URLs, signatures, decisions and typed results back. That is what makes
 //! every rule testable natively with `cargo test` and known-answer vectors.
 
+pub mod allow_list;
 pub mod api;
 pub mod cache;
 pub mod config;
 pub mod crypto;
 pub mod custom;
+pub mod diagnose;
 pub mod domain_check;
 pub mod error;
 pub mod gateway;
@@ -25,6 +27,7 @@ pub mod origin;
 pub mod qrcode;
 pub mod session;
 pub mod state;
+pub mod status;
 pub mod template;
 pub mod token;
 pub mod types;

@@ -223,6 +223,10 @@ fn hold_and_fetch<V: Fetch>(
             // Late contenders re-read the entry after winning, so clearing is safe.
             let _ = env.kv.delete(&keys.lease(kind, gen));
             let _ = env.kv.delete(&holder_key);
+            // A token came: whatever IP WeChat refused before is allowed now.
+            if kind == Credential::AccessToken {
+                let _ = super::allow_list::clear(env);
+            }
             Ok(next)
         }
         Err(e) => {

@@ -195,7 +195,11 @@ fn send(
         ));
         e
     })?;
-    settle(answer)
+    let answer = settle(answer)?;
+    if let (Some(errcode), AnswerBody::Whole(body)) = (answer.errcode, &answer.body) {
+        super::allow_list::note_answer(env, errcode, &gateway::errmsg_of(body));
+    }
+    Ok(answer)
 }
 
 /// Reads JSON and text answers whole (to find an errcode); leaves the rest

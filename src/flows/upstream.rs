@@ -92,14 +92,16 @@ fn send(env: &Env, base: &url::Url, req: &ApiRequest) -> Result<OutboundResponse
     let started = env.clock.now_ms();
     let result = env.http.send(&outbound);
     let took = env.clock.now_ms().saturating_sub(started);
-    let outcome = match &result {
-        Ok(r) => match upstream_error_of(&r.body) {
-            Some((errcode, errmsg)) => {
-                format!("status={} errcode={errcode} errmsg={errmsg:?}", r.status)
-            }
-            None => format!("status={} errcode=0", r.status),
-        },
-        Err(e) => format!("error=\"{e}\""),
+    let refused = result
+        .as_ref()
+        .ok()
+        .and_then(|r| upstream_error_of(&r.body));
+    let outcome = match (&result, &refused) {
+        (Ok(r), Some((errcode, errmsg))) => {
+            format!("status={} errcode={errcode} errmsg={errmsg:?}", r.status)
+        }
+        (Ok(r), None) => format!("status={} errcode=0", r.status),
+        (Err(e), _) => format!("error=\"{e}\""),
     };
     env.log.log(&format!(
         "upstream {} {}{} {outcome} {took}ms",
@@ -107,6 +109,9 @@ fn send(env: &Env, base: &url::Url, req: &ApiRequest) -> Result<OutboundResponse
         host_of(base),
         req.path
     ));
+    if let Some((errcode, errmsg)) = refused {
+        super::allow_list::note_answer(env, errcode, &errmsg);
+    }
     result
 }
 

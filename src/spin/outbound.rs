@@ -96,8 +96,14 @@ impl Sent {
         };
         let response = result
             .map_err(|_| Error::Transport("response already taken".into()))?
-            .map_err(error_code)?;
-        std::mem::replace(&mut self.written, Ok(()))?;
+            .map_err(error_code);
+        let written = std::mem::replace(&mut self.written, Ok(()));
+        // A server may answer before it has read the whole body (a 413, a
+        // refusal) and close: its answer says more than our broken write.
+        let response = match (response, written) {
+            (Ok(response), _) => response,
+            (Err(e), Ok(())) | (Err(_), Err(e)) => return Err(e),
+        };
         let status = response.status();
         let (mut kept, mut len) = (Vec::new(), None);
         for (name, value) in response.headers().entries() {

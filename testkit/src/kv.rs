@@ -3,7 +3,7 @@
 //! passes here would not fail on Spin's stores.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use wxmp::core::error::Error;
@@ -20,6 +20,34 @@ pub struct MemKv {
     pub down: AtomicBool,
     /// The keys `increment` was refused on (each a bug in the caller).
     pub violations: Mutex<Vec<String>>,
+    /// How many calls of each kind the port served.
+    pub calls: KvCalls,
+}
+
+/// Calls through the [`KeyValue`] port, by kind (relaxed atomics: cheap
+/// enough for the benchmark's native reference, exact once threads joined).
+#[derive(Default)]
+pub struct KvCalls {
+    get: AtomicU64,
+    set: AtomicU64,
+    delete: AtomicU64,
+    increment: AtomicU64,
+}
+
+impl KvCalls {
+    /// `(get, set, delete, increment)` so far.
+    pub fn snapshot(&self) -> (u64, u64, u64, u64) {
+        (
+            self.get.load(Ordering::Relaxed),
+            self.set.load(Ordering::Relaxed),
+            self.delete.load(Ordering::Relaxed),
+            self.increment.load(Ordering::Relaxed),
+        )
+    }
+
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl MemKv {
@@ -52,23 +80,27 @@ impl MemKv {
 
 impl KeyValue for MemKv {
     fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, Error> {
+        KvCalls::count(&self.calls.get);
         self.check()?;
         Ok(self.map().get(key.as_str()).cloned())
     }
 
     fn set(&self, key: &Key, value: &[u8]) -> Result<(), Error> {
+        KvCalls::count(&self.calls.set);
         self.check()?;
         self.map().insert(key.as_str().to_owned(), value.to_vec());
         Ok(())
     }
 
     fn delete(&self, key: &Key) -> Result<(), Error> {
+        KvCalls::count(&self.calls.delete);
         self.check()?;
         self.map().remove(key.as_str());
         Ok(())
     }
 
     fn increment(&self, key: &Key, delta: i64) -> Result<i64, Error> {
+        KvCalls::count(&self.calls.increment);
         self.check()?;
         let key = key.as_str();
         let mut map = self.map();

@@ -100,6 +100,9 @@ impl Logger for Logs {
 /// A stand-in for the app's message webhook.
 pub type Webhook = Arc<dyn Fn(&OutboundRequest) -> Result<OutboundResponse, Error> + Send + Sync>;
 
+/// The address WeChat sees the native world's calls come from.
+pub const EGRESS_IP: &str = "203.0.113.7";
+
 /// The host of [`WEBHOOK_URL`].
 pub const WEBHOOK_HOST: &str = "hook.test";
 /// Where pushes are forwarded when a test sets `message_webhook`.
@@ -135,7 +138,8 @@ impl HttpClient for SimHttp {
                 r.method.as_str(),
                 &r.url,
                 r.body.clone().unwrap_or_default(),
-            ),
+            )
+            .with_client_ip(EGRESS_IP.parse().unwrap()),
             |req, (k, v)| req.with_header(k, v),
         );
         match self.sim.handle(&req, self.clock.now_ms()) {
@@ -263,6 +267,23 @@ impl World {
 
     pub fn get(&self, path_and_query: &str) -> Response {
         self.send(Request::new("GET", path_and_query))
+    }
+
+    /// Runs a login to the end; the jar and the callback response.
+    pub fn login(&self, scope: &str, return_to: &str) -> (Jar, Response) {
+        let mut jar = Jar::default();
+        let start = self.get(&format!("/oauth/login?scope={scope}&return_to={return_to}"));
+        jar.absorb(&start);
+        let extra = if scope == "snsapi_userinfo" {
+            "&sim_decision=allow"
+        } else {
+            ""
+        };
+        let callback = self.authorize(&location(&start), extra);
+        let path = callback.strip_prefix(PUBLIC_URL).unwrap();
+        let done = self.send(jar.on(Request::new("GET", path)));
+        jar.absorb(&done);
+        (jar, done)
     }
 
     pub fn now_ms(&self) -> u64 {

@@ -194,3 +194,104 @@ test('wxmp.js is served cacheably, as a script and as a module', async () => {
   assert.equal(fromModule, true);
   await context.close();
 });
+
+// The central-control panel (/api/demo/status, demo mode only). The sandbox
+// may already hold a token and a ticket from the tests above: whether they
+// were fetched there or by the burst, there is exactly one of each.
+const DAY_TOKEN = 7200; // the simulator's expires_in
+
+async function panelFigures(page, id) {
+  return page.$eval(`#${id}`, (dd) => ({
+    age: Number(dd.querySelector('.age')?.textContent),
+    left: Number(dd.querySelector('.left')?.textContent),
+    refresh: dd.querySelector('.refresh')?.textContent,
+    text: dd.textContent,
+  }));
+}
+
+async function settled(page) {
+  await page.waitForSelector('#burst:not([disabled])');
+}
+
+async function simCalls(simulator) {
+  return (await fetch(`${simulator}/__sim/calls`)).json();
+}
+
+test('the central-control panel: 100 signatures at once cost 1 token and 1 ticket fetch, a rejected token exactly one refetch', async () => {
+  const { context, page } = await phone();
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#control:not([hidden])');
+  const status = await (await fetch(`${base}/api/demo/status`)).json();
+  assert.match(status.simulator, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(await page.isVisible('#reject'), true, 'the simulator is there to reject the token');
+
+  await page.click('#burst');
+  await settled(page);
+  assert.equal(await page.textContent('#tally'), '100 signatures, 1 token fetch, 1 ticket fetch');
+  assert.equal(await page.textContent('#control-note'), '100 signatures served.');
+  await page.click('#configure');
+  await page.waitForSelector('#jssdk[data-state="ready"]');
+  await page.waitForFunction(() => document.getElementById('tally').textContent.startsWith('101 '));
+  assert.equal(await page.textContent('#tally'), '101 signatures, 1 token fetch, 1 ticket fetch');
+
+  // Ages and time left as WeChat gave them: 7,200 s from the fetch.
+  for (const id of ['token', 'ticket']) {
+    const f = await panelFigures(page, id);
+    assert.ok(Number.isInteger(f.age) && f.age >= 0 && f.age < 600, `${id} age ${f.text}`);
+    assert.ok(Number.isInteger(f.left) && f.left <= DAY_TOKEN && f.left > DAY_TOKEN - 600, `${id} left ${f.text}`);
+    assert.equal(f.age + f.left, DAY_TOKEN, `${id}: ${f.text}`);
+    assert.equal(Number(f.refresh), f.left - 300, `${id} refreshes 5 minutes ahead: ${f.text}`);
+    assert.match(f.text, /^age \d+ s · \d+ s left · refresh in \d+ s$/);
+  }
+  await page.screenshot({ path: path.join(shots, 'central-control.png'), fullPage: true });
+
+  const before = await simCalls(status.simulator);
+  await page.click('#reject');
+  await settled(page);
+  assert.equal(await page.isVisible('#error'), false, await page.textContent('#error'));
+  assert.equal(await page.textContent('#tally'), '101 signatures, 2 token fetches, 1 ticket fetch');
+  assert.equal(
+    await page.textContent('#control-note'),
+    'WeChat rejected the token (40001); wxmp fetched a new one and retried: token fetches 1 → 2. The ticket follows on the next signature.',
+  );
+  const after = await simCalls(status.simulator);
+  const delta = (p) => (after[p] || 0) - (before[p] || 0);
+  assert.equal(delta('/cgi-bin/getcallbackip'), 2, 'rejected once, retried once');
+  assert.equal(delta('/cgi-bin/stable_token') + delta('/cgi-bin/token'), 1, 'exactly one new token');
+  assert.equal(delta('/cgi-bin/ticket/getticket'), 0, 'the ticket waits for a signature');
+  const token = await panelFigures(page, 'token');
+  assert.ok(token.age >= 0 && token.age < 5 && token.age + token.left === DAY_TOKEN, token.text);
+  assert.match((await panelFigures(page, 'ticket')).text, /refresh due$/, 'the old token\'s ticket is stale');
+  await page.screenshot({ path: path.join(shots, 'central-control-rejected.png'), fullPage: true });
+
+  // The next signature fetches the ticket once, and the JS-SDK accepts it.
+  await page.click('#configure');
+  await page.waitForSelector('#jssdk[data-state="ready"]');
+  await page.waitForFunction(() => document.getElementById('tally').textContent.startsWith('102 '));
+  await page.waitForFunction(() => document.getElementById('tally').textContent.endsWith('2 ticket fetches'));
+  assert.equal(await page.textContent('#tally'), '102 signatures, 2 token fetches, 2 ticket fetches');
+  const last = await simCalls(status.simulator);
+  assert.equal((last['/cgi-bin/ticket/getticket'] || 0) - (after['/cgi-bin/ticket/getticket'] || 0), 1, 'one new ticket');
+  await context.close();
+});
+
+test('the central-control panel polls while the page is visible, not while hidden', async () => {
+  const { context, page } = await phone();
+  let polls = 0;
+  page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/demo/status') polls += 1; });
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#control:not([hidden])');
+  await eventually('two polls', () => polls >= 2, 5000);
+  const setHidden = (hidden) => page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  await setHidden(true);
+  await new Promise((r) => setTimeout(r, 300)); // a poll already on the wire lands
+  const whileHidden = polls;
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(polls, whileHidden, 'no polling while hidden');
+  await setHidden(false);
+  await eventually('polling again', () => polls >= whileHidden + 2, 5000);
+  await context.close();
+});

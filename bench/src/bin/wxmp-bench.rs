@@ -1,6 +1,7 @@
 //! `wxmp-bench [--seconds 10] [--connections 64] [--threads 2] [--burst 100]
-//! [--root DIR] [--out FILE]`: the whole benchmark in one run (see
-//! docs/PERFORMANCE.md). `cargo xtask bench` builds everything and runs it.
+//! [--root DIR] [--out FILE] [--metrics] [--host-arg ARG]…`: the whole
+//! benchmark in one run (see docs/PERFORMANCE.md). `cargo xtask bench`
+//! builds everything and runs it.
 
 use std::path::PathBuf;
 
@@ -21,10 +22,16 @@ fn main() {
             seconds: 10,
         },
         burst: 100,
+        host_args: Vec::new(),
+        metrics: false,
     };
     let mut out = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--metrics" {
+            opts.metrics = true;
+            continue;
+        }
         let value = args.next().unwrap_or_default();
         let number = || value.parse::<u64>().ok().filter(|n| *n > 0);
         match (flag.as_str(), number()) {
@@ -34,8 +41,9 @@ fn main() {
             ("--burst", Some(n)) => opts.burst = n as usize,
             ("--root", _) if !value.is_empty() => opts.root = PathBuf::from(&value),
             ("--out", _) if !value.is_empty() => out = Some(PathBuf::from(&value)),
+            ("--host-arg", _) if !value.is_empty() => opts.host_args.push(value),
             _ => {
-                eprintln!("usage: wxmp-bench [--seconds N] [--connections N] [--threads N] [--burst N] [--root DIR] [--out FILE]");
+                eprintln!("usage: wxmp-bench [--seconds N] [--connections N] [--threads N] [--burst N] [--root DIR] [--out FILE] [--metrics] [--host-arg ARG]…");
                 std::process::exit(2);
             }
         }

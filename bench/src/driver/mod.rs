@@ -40,6 +40,13 @@ pub struct Options {
     pub shape: Shape,
     /// Clients in the cold burst.
     pub burst: usize,
+    /// Extra arguments for every wxmp-host started (`--host-arg`), e.g.
+    /// `--log-format json` or `--log warn`.
+    pub host_args: Vec<String>,
+    /// Start wxmp-host with `--metrics-listen` and scrape `/metrics`
+    /// every second during each load (Prometheus scrapes every 15 s by
+    /// default: this is the heavier case).
+    pub metrics: bool,
 }
 
 /// The routes loaded warm, in report order.
@@ -83,6 +90,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         floor,
         component_bytes,
         burst: opts.burst,
+        host_args: host_args(opts),
     })
 }
 
@@ -111,6 +119,7 @@ fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, 
         ("api_base", sim.url()),
         ("oauth_base", sim.url()),
     ]);
+    let mut metrics_at = None;
     let (name, mut cmd) = match target {
         Target::Host => {
             let runtime_config = opts.work.join("runtime-config.toml");
@@ -119,8 +128,9 @@ fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, 
                 "[key_value_store.default]\ntype = \"memory\"\n",
             )
             .map_err(|e| format!("{}: {e}", runtime_config.display()))?;
-            let mut cmd = host_up(opts, &opts.root.join("spin.toml"), addr);
+            let (mut cmd, at) = host_up(opts, &opts.root.join("spin.toml"), addr)?;
             cmd.arg("--runtime-config-file").arg(&runtime_config);
+            metrics_at = at;
             ("wxmp-host", cmd)
         }
         Target::Native => {
@@ -160,9 +170,13 @@ fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, 
     ];
     let mut loads = Vec::new();
     let mut peak_rss_kib = 0;
+    let mut scrapes = Scrapes::default();
     for (url, headers) in &runs {
-        let (load, rss) = with_rss_sampling(server.pid(), || run_load(opts, &server, url, headers));
+        let ((load, scraped), rss) = with_rss_sampling(server.pid(), || {
+            with_scraping(metrics_at, || run_load(opts, &server, url, headers))
+        });
         let load = load?;
+        scrapes.add(&scraped?);
         peak_rss_kib = peak_rss_kib.max(rss);
         loads.push(load);
     }
@@ -183,6 +197,7 @@ fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, 
         token_fetches,
         ticket_fetches,
         timings,
+        scrapes: metrics_at.map(|_| scrapes),
     })
 }
 
@@ -209,26 +224,113 @@ fn measure_floor(opts: &Options) -> Result<Floor, String> {
     );
     std::fs::write(&manifest, text).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let addr = free_addr()?;
+    let (cmd, metrics_at) = host_up(opts, &manifest, addr)?;
     let server = Server::start(
         "wxmp-host (floor)",
-        host_up(opts, &manifest, addr),
+        cmd,
         addr,
         &opts.work.join("wxmp-host-floor.log"),
     )?;
-    let load = run_load(opts, &server, &format!("{}/", server.url()), &[])?;
+    let (load, scraped) = with_scraping(metrics_at, || {
+        run_load(opts, &server, &format!("{}/", server.url()), &[])
+    });
+    let load = load?;
+    scraped?;
     let timings = timing_line(&server.stop());
     Ok(Floor { load, timings })
 }
 
-/// `wxmp-host up -f manifest --listen addr`.
-fn host_up(opts: &Options, manifest: &Path, addr: SocketAddr) -> Command {
+/// `wxmp-host up -f manifest --listen addr`, with `--host-arg`s and, when
+/// asked for, `--metrics-listen` on a free port (returned).
+fn host_up(
+    opts: &Options,
+    manifest: &Path,
+    addr: SocketAddr,
+) -> Result<(Command, Option<SocketAddr>), String> {
     let mut cmd = Command::new(opts.bins.join("wxmp-host"));
     cmd.arg("up")
         .arg("-f")
         .arg(manifest)
         .arg("--listen")
-        .arg(addr.to_string());
-    cmd
+        .arg(addr.to_string())
+        .args(&opts.host_args);
+    let metrics = if opts.metrics {
+        let at = free_addr()?;
+        cmd.arg("--metrics-listen").arg(at.to_string());
+        Some(at)
+    } else {
+        None
+    };
+    Ok((cmd, metrics))
+}
+
+/// Every extra wxmp-host argument of this run, for the report.
+fn host_args(opts: &Options) -> Vec<String> {
+    let mut args = opts.host_args.clone();
+    if opts.metrics {
+        args.push("--metrics-listen 127.0.0.1:<free port>, scraped every second".into());
+    }
+    args
+}
+
+/// `/metrics` scrapes made during loads.
+#[derive(Clone, Debug, Default)]
+pub struct Scrapes {
+    /// How many.
+    pub count: u64,
+    /// Their total time, ms.
+    pub total_ms: f64,
+    /// The last one's size, bytes.
+    pub bytes: usize,
+}
+
+impl Scrapes {
+    fn add(&mut self, other: &Scrapes) {
+        self.count += other.count;
+        self.total_ms += other.total_ms;
+        self.bytes = self.bytes.max(other.bytes);
+    }
+}
+
+/// Runs `f` while scraping `GET /metrics` at `at` every second (nothing
+/// when `at` is `None`); a failed scrape fails the run.
+fn with_scraping<T>(at: Option<SocketAddr>, f: impl FnOnce() -> T) -> (T, Result<Scrapes, String>) {
+    let Some(at) = at else {
+        return (f(), Ok(Scrapes::default()));
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let scraper = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let agent = client::agent();
+            let mut scrapes = Scrapes::default();
+            while !stop.load(Ordering::Relaxed) {
+                let started = std::time::Instant::now();
+                let mut answer = agent
+                    .get(&format!("http://{at}/metrics"))
+                    .call()
+                    .map_err(|e| format!("scraping {at}: {e}"))?;
+                let body = answer
+                    .body_mut()
+                    .read_to_string()
+                    .map_err(|e| format!("scraping {at}: {e}"))?;
+                if !body.contains("wxmp_host_requests_total") {
+                    return Err(format!("scraping {at}: no request counters in\n{body}"));
+                }
+                scrapes.count += 1;
+                scrapes.total_ms += started.elapsed().as_secs_f64() * 1000.0;
+                scrapes.bytes = body.len();
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Ok(scrapes)
+        })
+    };
+    let out = f();
+    stop.store(true, Ordering::Relaxed);
+    let scraped = scraper
+        .join()
+        .unwrap_or_else(|_| Err("the scraper panicked".into()));
+    (out, scraped)
 }
 
 /// Loads `url` on `server` with wrk; any failed request fails the run.
@@ -238,7 +340,10 @@ fn run_load(
     url: &str,
     headers: &[(&str, &str)],
 ) -> Result<Load, String> {
-    let load = wrk::run(&opts.shape, url, headers)?;
+    let cpu_before = procs::cpu_ticks(server.pid());
+    let mut load = wrk::run(&opts.shape, url, headers)?;
+    let ticks = procs::cpu_ticks(server.pid()).saturating_sub(cpu_before);
+    load.cpu_us = ticks as f64 * 1e6 / procs::ticks_per_sec() / load.requests.max(1) as f64;
     if load.failures > 0 {
         return Err(format!(
             "{}: {} failed requests loading {url}; see {}",
@@ -250,11 +355,17 @@ fn run_load(
     Ok(load)
 }
 
-/// wxmp-host's per-request timing line, printed when it stops.
+/// wxmp-host's per-request timing line, printed when it stops (as text,
+/// or as the `msg` of a JSON line with `--log-format json`).
 fn timing_line(log: &str) -> Option<String> {
-    log.lines()
-        .find(|l| l.contains(" instances; instantiate "))
-        .map(|l| l.trim_start_matches("wxmp-host: ").to_owned())
+    let line = log
+        .lines()
+        .find(|l| l.contains(" instances; instantiate "))?;
+    if line.starts_with('{') {
+        let json: serde_json::Value = serde_json::from_str(line).ok()?;
+        return json["msg"].as_str().map(str::to_owned);
+    }
+    Some(line.trim_start_matches("wxmp-host: ").to_owned())
 }
 
 /// Runs `f` while sampling `pid`'s resident memory every 100 ms; returns

@@ -26,6 +26,8 @@ pub struct Measured {
     pub ticket_fetches: u64,
     /// wxmp-host's own timing line (instantiate / handle).
     pub timings: Option<String>,
+    /// `/metrics` scrapes during the loads, when metrics were on.
+    pub scrapes: Option<super::Scrapes>,
 }
 
 /// wxmp-host serving a component that does nothing (`bench/floor`).
@@ -72,6 +74,8 @@ pub struct Report {
     pub component_bytes: u64,
     /// Clients in the cold burst.
     pub burst: usize,
+    /// Extra wxmp-host arguments of this run (`--host-arg`, `--metrics`).
+    pub host_args: Vec<String>,
 }
 
 /// A target and whether this run met it.
@@ -197,30 +201,35 @@ impl fmt::Display for Report {
             self.shape.connections,
             self.shape.seconds
         )?;
+        if !self.host_args.is_empty() {
+            writeln!(f, "wxmp-host run with: {}", self.host_args.join(" "))?;
+        }
         writeln!(f)?;
         writeln!(
             f,
-            "| route | wxmp-host req/s | p50 ms | p99 ms | native req/s | p50 ms | p99 ms | wasm/native |"
+            "| route | wxmp-host req/s | p50 ms | p99 ms | CPU µs/req | native req/s | p50 ms | p99 ms | CPU µs/req | wasm/native |"
         )?;
-        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         for r in &self.rows {
             writeln!(
                 f,
-                "| `{}` | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} % |",
+                "| `{}` | {:.0} | {:.2} | {:.2} | {:.1} | {:.0} | {:.2} | {:.2} | {:.1} | {:.0} % |",
                 r.route,
                 r.wasm.rps,
                 r.wasm.p50_ms,
                 r.wasm.p99_ms,
+                r.wasm.cpu_us,
                 r.native.rps,
                 r.native.p50_ms,
                 r.native.p99_ms,
+                r.native.cpu_us,
                 r.ratio() * 100.0
             )?;
         }
         writeln!(
             f,
-            "floor, a Spin component that does nothing, through wxmp-host (`GET /`): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-            self.floor.load.rps, self.floor.load.p50_ms, self.floor.load.p99_ms
+            "floor, a Spin component that does nothing, through wxmp-host (`GET /`): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {:.1} µs CPU/req",
+            self.floor.load.rps, self.floor.load.p50_ms, self.floor.load.p99_ms, self.floor.load.cpu_us
         )?;
         writeln!(f)?;
         if let Some(t) = &self.host.timings {
@@ -228,6 +237,15 @@ impl fmt::Display for Report {
         }
         if let Some(t) = &self.floor.timings {
             writeln!(f, "floor per request: {t}")?;
+        }
+        if let Some(s) = &self.host.scrapes {
+            writeln!(
+                f,
+                "metrics: {} scrapes of wxmp-host during the loads, {:.2} ms each on average, {} bytes",
+                s.count,
+                s.total_ms / s.count.max(1) as f64,
+                s.bytes
+            )?;
         }
         writeln!(
             f,

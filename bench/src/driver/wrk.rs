@@ -16,6 +16,10 @@ pub struct Load {
     pub requests: u64,
     /// Answers outside 2xx/3xx, plus socket errors.
     pub failures: u64,
+    /// The server's CPU time (user + system) per request, µs: steadier
+    /// than req/s on a shared machine, where wrk and the neighbours take
+    /// what they take.
+    pub cpu_us: f64,
 }
 
 /// How to load.

@@ -1,11 +1,17 @@
 //! `wasi:keyvalue/{store,atomics,batch}`: a component opens the stores its
 //! manifest lists (`key_value_stores`) and reads and writes them through the
 //! configured [`Backend`] (memory, SQLite or Redis, see [`crate::kv`]).
+//! With `--metrics-listen`, each operation is timed by operation and
+//! backend ([`crate::metrics`]); without, nothing is measured.
+
+use std::future::Future;
+use std::time::Instant;
 
 use wasmtime::component::Resource;
 
 use crate::bindings::wasi::keyvalue::{atomics, batch, store};
 use crate::kv::{Backend, Swap};
+use crate::metrics::{KvOp, Shard};
 use crate::state::HostState;
 
 /// An open bucket.
@@ -32,6 +38,22 @@ impl HostState {
     }
 }
 
+/// Runs one store operation, timing it into `metrics` when there are any.
+async fn timed<T>(
+    metrics: Option<&Shard>,
+    backend: &Backend,
+    op: KvOp,
+    run: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let Some(metrics) = metrics else {
+        return run.await;
+    };
+    let started = Instant::now();
+    let result = run.await;
+    metrics.kv(backend.kind(), op, started.elapsed(), result.is_ok());
+    result
+}
+
 impl store::Host for HostState {
     async fn open(
         &mut self,
@@ -53,7 +75,11 @@ impl store::HostBucket for HostState {
         b: Resource<Bucket>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
-        Ok(self.bucket(&b)?.get(&key).await.map_err(kv_error))
+        let backend = self.bucket(&b)?;
+        let m = self.metrics.as_deref();
+        Ok(timed(m, &backend, KvOp::Get, backend.get(&key))
+            .await
+            .map_err(kv_error))
     }
 
     async fn set(
@@ -62,7 +88,11 @@ impl store::HostBucket for HostState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
-        Ok(self.bucket(&b)?.set(&key, value).await.map_err(kv_error))
+        let backend = self.bucket(&b)?;
+        let m = self.metrics.as_deref();
+        Ok(timed(m, &backend, KvOp::Set, backend.set(&key, value))
+            .await
+            .map_err(kv_error))
     }
 
     async fn delete(
@@ -70,7 +100,11 @@ impl store::HostBucket for HostState {
         b: Resource<Bucket>,
         key: String,
     ) -> wasmtime::Result<Result<(), store::Error>> {
-        Ok(self.bucket(&b)?.delete(&key).await.map_err(kv_error))
+        let backend = self.bucket(&b)?;
+        let m = self.metrics.as_deref();
+        Ok(timed(m, &backend, KvOp::Delete, backend.delete(&key))
+            .await
+            .map_err(kv_error))
     }
 
     async fn exists(
@@ -78,7 +112,11 @@ impl store::HostBucket for HostState {
         b: Resource<Bucket>,
         key: String,
     ) -> wasmtime::Result<Result<bool, store::Error>> {
-        Ok(self.bucket(&b)?.exists(&key).await.map_err(kv_error))
+        let backend = self.bucket(&b)?;
+        let m = self.metrics.as_deref();
+        Ok(timed(m, &backend, KvOp::Exists, backend.exists(&key))
+            .await
+            .map_err(kv_error))
     }
 
     async fn list_keys(
@@ -86,9 +124,9 @@ impl store::HostBucket for HostState {
         b: Resource<Bucket>,
         _cursor: Option<String>,
     ) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
-        Ok(self
-            .bucket(&b)?
-            .keys()
+        let backend = self.bucket(&b)?;
+        let m = self.metrics.as_deref();
+        Ok(timed(m, &backend, KvOp::ListKeys, backend.keys())
             .await
             .map(|keys| store::KeyResponse { keys, cursor: None })
             .map_err(kv_error))
@@ -107,11 +145,13 @@ impl atomics::Host for HostState {
         key: String,
         delta: i64,
     ) -> wasmtime::Result<Result<i64, store::Error>> {
-        Ok(self
-            .bucket(&b)?
-            .increment(&key, delta)
-            .await
-            .map_err(kv_error))
+        let backend = self.bucket(&b)?;
+        let m = self.metrics.as_deref();
+        Ok(
+            timed(m, &backend, KvOp::Increment, backend.increment(&key, delta))
+                .await
+                .map_err(kv_error),
+        )
     }
 
     async fn swap(
@@ -121,7 +161,9 @@ impl atomics::Host for HostState {
     ) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let c = self.table.get(&cas)?;
         let (backend, key, expected) = (c.backend.clone(), c.key.clone(), c.read.clone().flatten());
-        match backend.swap(&key, expected, value).await {
+        let m = self.metrics.as_deref();
+        let swapped = timed(m, &backend, KvOp::Swap, backend.swap(&key, expected, value)).await;
+        match swapped {
             Ok(Swap::Done) => {
                 self.table.delete(cas)?;
                 Ok(Ok(()))
@@ -155,7 +197,9 @@ impl atomics::HostCas for HostState {
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         let c = self.table.get(&cas)?;
         let (backend, key) = (c.backend.clone(), c.key.clone());
-        match backend.get(&key).await {
+        let m = self.metrics.as_deref();
+        let read = timed(m, &backend, KvOp::CasCurrent, backend.get(&key)).await;
+        match read {
             Ok(v) => {
                 self.table.get_mut(&cas)?.read = Some(v.clone());
                 Ok(Ok(v))
@@ -177,14 +221,17 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
         let backend = self.bucket(&b)?;
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            match backend.get(&k).await {
-                Ok(v) => out.push((k, v)),
-                Err(e) => return Ok(Err(kv_error(e))),
+        let m = self.metrics.as_deref();
+        let got = timed(m, &backend, KvOp::GetMany, async {
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                let v = backend.get(&k).await?;
+                out.push((k, v));
             }
-        }
-        Ok(Ok(out))
+            Ok(out)
+        })
+        .await;
+        Ok(got.map_err(kv_error))
     }
 
     async fn set_many(
@@ -193,12 +240,15 @@ impl batch::Host for HostState {
         kvs: Vec<(String, Vec<u8>)>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = self.bucket(&b)?;
-        for (k, v) in kvs {
-            if let Err(e) = backend.set(&k, v).await {
-                return Ok(Err(kv_error(e)));
+        let m = self.metrics.as_deref();
+        let set = timed(m, &backend, KvOp::SetMany, async {
+            for (k, v) in kvs {
+                backend.set(&k, v).await?;
             }
-        }
-        Ok(Ok(()))
+            Ok(())
+        })
+        .await;
+        Ok(set.map_err(kv_error))
     }
 
     async fn delete_many(
@@ -207,11 +257,14 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = self.bucket(&b)?;
-        for k in keys {
-            if let Err(e) = backend.delete(&k).await {
-                return Ok(Err(kv_error(e)));
+        let m = self.metrics.as_deref();
+        let deleted = timed(m, &backend, KvOp::DeleteMany, async {
+            for k in keys {
+                backend.delete(&k).await?;
             }
-        }
-        Ok(Ok(()))
+            Ok(())
+        })
+        .await;
+        Ok(deleted.map_err(kv_error))
     }
 }

@@ -47,6 +47,15 @@ impl Backend {
         })
     }
 
+    /// The backend's index in [`crate::metrics::BACKENDS`]: its metrics label.
+    pub(crate) fn kind(&self) -> usize {
+        match self {
+            Self::Memory(_) => 0,
+            Self::Sqlite(_) => 1,
+            Self::Redis(_) => 2,
+        }
+    }
+
     /// A short description for the banner.
     pub(crate) fn describe(&self) -> String {
         match self {

@@ -3,10 +3,29 @@
 //! server); compare-and-swap is a small Lua script.
 
 use anyhow::{Context, Result};
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 
 use super::Swap;
+
+/// How long one operation may take: while Redis is away the connection
+/// manager keeps reconnecting, and a request should fail fast with `503
+/// storage` (and `/healthz` stay quick) rather than wait for it.
+const OP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Connection attempts per reconnection while Redis is away, and the longest
+/// pause between two: short, so a request fails fast with `503 storage`
+/// and the next one starts a fresh attempt.
+const RECONNECT_RETRIES: usize = 2;
+const RECONNECT_MAX_DELAY_MS: u64 = 500;
+
+/// `op`, or an error once [`OP_TIMEOUT`] has passed.
+async fn within<T>(op: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T> {
+    match tokio::time::timeout(OP_TIMEOUT, op).await {
+        Ok(result) => Ok(result?),
+        Err(_) => anyhow::bail!("Redis did not answer within {} s", OP_TIMEOUT.as_secs()),
+    }
+}
 
 const SWAP: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end";
 
@@ -21,7 +40,12 @@ impl RedisStore {
     pub(crate) async fn open(url: &str) -> Result<Self> {
         let shown = super::masked(url);
         let client = redis::Client::open(url).with_context(|| format!("Redis URL {shown}"))?;
-        let conn = ConnectionManager::new(client)
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(OP_TIMEOUT)
+            .set_response_timeout(OP_TIMEOUT)
+            .set_number_of_retries(RECONNECT_RETRIES)
+            .set_max_delay(RECONNECT_MAX_DELAY_MS);
+        let conn = ConnectionManager::new_with_config(client, config)
             .await
             .with_context(|| format!("connecting to {shown}"))?;
         Ok(Self {
@@ -36,17 +60,15 @@ impl RedisStore {
     }
 
     pub(super) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.conn.clone().get(key).await?)
+        within(self.conn.clone().get(key)).await
     }
 
     pub(super) async fn set(&self, key: &str, value: Vec<u8>) -> Result<()> {
-        let _: () = self.conn.clone().set(key, value).await?;
-        Ok(())
+        within(self.conn.clone().set::<_, _, ()>(key, value)).await
     }
 
     pub(super) async fn delete(&self, key: &str) -> Result<()> {
-        let _: () = self.conn.clone().del(key).await?;
-        Ok(())
+        within(self.conn.clone().del::<_, ()>(key)).await
     }
 
     pub(super) async fn keys(&self) -> Result<Vec<String>> {
@@ -69,16 +91,15 @@ impl RedisStore {
     }
 
     pub(super) async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        Ok(self.conn.clone().incr(key, delta).await?)
+        within(self.conn.clone().incr(key, delta)).await
     }
 
     pub(super) async fn swap(&self, key: &str, expected: Vec<u8>, value: Vec<u8>) -> Result<Swap> {
-        let done: i64 = redis::Script::new(SWAP)
-            .key(key)
-            .arg(expected)
-            .arg(value)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+        let script = redis::Script::new(SWAP);
+        let mut conn = self.conn.clone();
+        let mut call = script.key(key);
+        call.arg(expected).arg(value);
+        let done: i64 = within(call.invoke_async(&mut conn)).await?;
         Ok(if done == 1 {
             Swap::Done
         } else {

@@ -5,7 +5,6 @@
 //! `POST /api/token/invalidate`.
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::core::config::need;
@@ -131,12 +130,6 @@ pub(crate) fn qrcode(req: &Request, env: &Env) -> Result<Response, ApiError> {
     Ok(Response::json(200, &code))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Invalidate {
-    access_token: String,
-}
-
 /// `POST /api/token/invalidate {"access_token"}`: for backends that hold
 /// the token from `/api/token` and saw WeChat reject it. Drops it only if
 /// it is still the cached one, so a stale report cannot throw away a fresh
@@ -149,8 +142,22 @@ pub(crate) fn invalidate(req: &Request, env: &Env) -> Result<Response, ApiError>
             "only admin_key may invalidate the token",
         ));
     }
-    let Invalidate { access_token } = json_body(req)?;
-    let invalidated = credentials::invalidate_access_token(env, &access_token)?;
+    // A `Value`, not a struct: one field does not need its own deserialiser.
+    let body: serde_json::Value = json_body(req)?;
+    let access_token = match (
+        body.get("access_token").and_then(|t| t.as_str()),
+        body.as_object().map(|o| o.len()),
+    ) {
+        (Some(token), Some(1)) => token,
+        _ => {
+            return Err(ApiError::new(
+                400,
+                "invalid_json",
+                "expected {\"access_token\": \"…\"}",
+            ))
+        }
+    };
+    let invalidated = credentials::invalidate_access_token(env, access_token)?;
     Ok(Response::json(200, &json!({ "invalidated": invalidated })))
 }
 

@@ -6,6 +6,7 @@ pub(super) mod jssdk;
 pub(super) mod messages;
 pub(super) mod oauth;
 pub(super) mod session;
+pub(super) mod status;
 pub(super) mod token;
 pub(super) mod verify;
 pub(super) mod web;
