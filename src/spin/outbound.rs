@@ -98,11 +98,14 @@ impl Sent {
             .map_err(|_| Error::Transport("response already taken".into()))?
             .map_err(error_code);
         let written = std::mem::replace(&mut self.written, Ok(()));
-        // A server may answer before it has read the whole body (a 413, a
-        // refusal) and close: its answer says more than our broken write.
+        // A write that broke on the upstream side (the host denied the
+        // request, the server answered early — a 413, a refusal — and
+        // closed) says less than the answer or the answer's error. A failure
+        // of our own (the caller's upload, a deadline) is the reason itself.
         let response = match (response, written) {
+            (_, Err(e)) if !matches!(e, Error::Transport(_)) => return Err(e),
             (Ok(response), _) => response,
-            (Err(e), Ok(())) | (Err(_), Err(e)) => return Err(e),
+            (Err(e), _) => return Err(e),
         };
         let status = response.status();
         let (mut kept, mut len) = (Vec::new(), None);
