@@ -155,7 +155,8 @@ pub(crate) enum KvOp {
 }
 
 impl KvOp {
-    const ALL: [KvOp; 11] = [
+    /// Every operation, in declaration order (`op as usize` indexes it).
+    pub(crate) const ALL: [KvOp; 11] = [
         Self::Get,
         Self::Set,
         Self::Delete,
@@ -169,7 +170,8 @@ impl KvOp {
         Self::DeleteMany,
     ];
 
-    fn name(self) -> &'static str {
+    /// The `op` label value.
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Get => "get",
             Self::Set => "set",

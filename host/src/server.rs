@@ -437,7 +437,12 @@ where
     // Tells the trace the guest is done when dropped: at the end of the
     // task below, or right here if the request never reaches the guest.
     let finished = Finished(trace.clone(), lane.clone());
-    let state = HostState::new(served.shared.clone(), trace.clone(), lane.metrics.clone());
+    let state = HostState::new(
+        served.shared.clone(),
+        trace.clone(),
+        lane.metrics.clone(),
+        Some(lane.stats.clone()),
+    );
     let mut store = Store::new(served.pre.engine(), state);
     store.set_epoch_deadline(1);
     // Every tick a running guest yields with tokio's `yield_now`, which

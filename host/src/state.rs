@@ -15,6 +15,7 @@ use crate::kv::Backend;
 use crate::log::{ComponentStderr, Format, Log};
 use crate::metrics::Shard;
 use crate::outbound::OutboundPolicy;
+use crate::stats::Stats;
 use crate::trace::Trace;
 
 /// What every request of one component shares.
@@ -44,15 +45,19 @@ pub(crate) struct HostState {
     pub(crate) shared: Arc<ComponentShared>,
     /// The serving thread's metrics, when `--metrics-listen` is on.
     pub(crate) metrics: Option<Arc<Shard>>,
+    /// The serving thread's timings (key-value operations go there).
+    pub(crate) stats: Option<Arc<Stats>>,
 }
 
 impl HostState {
     /// Fresh state for one request: its outbound calls go to `trace` (for
-    /// the request line) and to the metrics, when there are those.
+    /// the request line) and to the metrics, when there are those; its
+    /// key-value operations to the metrics and to `stats`.
     pub(crate) fn new(
         shared: Arc<ComponentShared>,
         trace: Option<Arc<Trace>>,
         metrics: Option<Arc<Shard>>,
+        stats: Option<Arc<Stats>>,
     ) -> Self {
         let mut wasi = WasiCtx::builder();
         match shared.log.format() {
@@ -76,6 +81,7 @@ impl HostState {
             hooks,
             shared,
             metrics,
+            stats,
         }
     }
 }

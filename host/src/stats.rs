@@ -1,10 +1,13 @@
-//! Where a request's time goes inside the host — instantiating the component
-//! and running its handler — kept in lock-free log-scale histograms and
+//! Where a request's time goes inside the host — instantiating the component,
+//! running its handler, the key-value operations it makes, per backend —
+//! kept in lock-free log-scale histograms and
 //! summarised in one line at shutdown, so a benchmark can read it without
 //! the host answering anything Spin would not.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::metrics::{KvOp, BACKENDS};
 
 /// Sub-buckets per power of two: 8 gives about 9 % resolution.
 const SUB_BITS: u32 = 3;
@@ -117,6 +120,47 @@ pub(crate) struct Stats {
     pub(crate) handle: Histogram,
     /// Dropping the store: the instance's memory reset for its next use.
     pub(crate) release: Histogram,
+    /// Key-value operations' latency, per backend ([`BACKENDS`]).
+    kv: [Histogram; BACKENDS.len()],
+    /// Key-value operations, per backend and [`KvOp`].
+    kv_ops: [[AtomicU64; KvOp::ALL.len()]; BACKENDS.len()],
+}
+
+impl Stats {
+    /// Counts one key-value operation on backend `kind` ([`BACKENDS`]).
+    pub(crate) fn kv(&self, kind: usize, op: KvOp, took: Duration) {
+        if let (Some(h), Some(ops)) = (self.kv.get(kind), self.kv_ops.get(kind)) {
+            h.record(took);
+            ops[op as usize].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `; key-value sqlite 0.67 ops/request (get 1000, set 2), p50 …` for
+    /// every backend that served an operation (`requests` is the divisor).
+    fn kv_summary(&self, requests: u64) -> String {
+        let mut out = String::new();
+        for (kind, name) in BACKENDS.iter().enumerate() {
+            let h = &self.kv[kind];
+            if h.count() == 0 {
+                continue;
+            }
+            let ops: Vec<String> = KvOp::ALL
+                .iter()
+                .zip(&self.kv_ops[kind])
+                .filter_map(|(op, n)| {
+                    let n = n.load(Ordering::Relaxed);
+                    (n > 0).then(|| format!("{} {n}", op.name()))
+                })
+                .collect();
+            out.push_str(&format!(
+                "; key-value {name} {:.2} ops/request ({}), {}",
+                h.count() as f64 / requests.max(1) as f64,
+                ops.join(", "),
+                h.summary()
+            ));
+        }
+        out
+    }
 }
 
 /// Every serving thread's timings. Each thread records into its own shard,
@@ -143,15 +187,24 @@ impl StatsRegistry {
             all.instantiate.absorb(&shard.instantiate);
             all.handle.absorb(&shard.handle);
             all.release.absorb(&shard.release);
+            for (mine, theirs) in all.kv.iter().zip(&shard.kv) {
+                mine.absorb(theirs);
+            }
+            for (mine, theirs) in all.kv_ops.iter().zip(&shard.kv_ops) {
+                for (m, t) in mine.iter().zip(theirs) {
+                    m.fetch_add(t.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+            }
             per_thread.push(shard.instantiate.count().to_string());
         }
         (all.instantiate.count() > 0).then(|| {
             format!(
-                "{} instances; instantiate {}; handle {}; release {}; per serving thread {}",
+                "{} instances; instantiate {}; handle {}; release {}{}; per serving thread {}",
                 all.instantiate.count(),
                 all.instantiate.summary(),
                 all.handle.summary(),
                 all.release.summary(),
+                all.kv_summary(all.instantiate.count()),
                 per_thread.join(" / ")
             )
         })
@@ -218,6 +271,16 @@ mod tests {
         assert!(line.starts_with("2 instances; instantiate p50"), "{line}");
         assert!(line.contains("mean 10.0 µs; handle"), "{line}");
         assert!(line.contains("mean 30.0 µs; release"), "{line}");
+        assert!(line.ends_with("; per serving thread 1 / 1"), "{line}");
+        assert!(!line.contains("key-value"), "{line}");
+        a.kv(1, KvOp::Get, Duration::from_micros(4));
+        b.kv(1, KvOp::Get, Duration::from_micros(4));
+        b.kv(1, KvOp::Set, Duration::from_micros(4));
+        let line = registry.summary().unwrap();
+        assert!(
+            line.contains("; key-value sqlite 1.50 ops/request (get 2, set 1), p50 4.0 µs"),
+            "{line}"
+        );
         assert!(line.ends_with("; per serving thread 1 / 1"), "{line}");
     }
 }

@@ -23,21 +23,6 @@ fn heavy() -> std::sync::MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A manifest serving the misbehaving test component at `/...`.
-fn stuck_manifest(dir: &TempDir) -> std::path::PathBuf {
-    let path = dir.path().join("spin.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "spin_manifest_version = 2\n[application]\nname = \"stuck\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"stuck\"\n\
-             [component.stuck]\nsource = \"{}/target/wasm32-wasip2/release/wxmp_stuck.wasm\"\n",
-            repo().display()
-        ),
-    )
-    .unwrap();
-    path
-}
-
 fn stuck_host(args: &[&str]) -> (Host, TempDir) {
     let sim = SimHandle::start();
     let dir = temp_dir("stuck");

@@ -263,14 +263,7 @@ fn outbound_calls_are_counted_by_host_status_and_errcode() {
     );
 
     // WeChat rejects the token once on getticket: 40001, counted as such.
-    sim.sim.inject(
-        "/cgi-bin/ticket/getticket",
-        wxmp_sim::Fault::Errcode {
-            errcode: 40001,
-            errmsg: None,
-        },
-        1,
-    );
+    sim.reject_token_once("/cgi-bin/ticket/getticket");
     let r = host.get(&format!(
         "/jssdk/config?url={}",
         enc("https://m.example.com/")
@@ -310,18 +303,8 @@ fn outbound_calls_are_counted_by_host_status_and_errcode() {
 fn a_full_pool_shows_in_the_gauge_and_the_exhausted_counter() {
     let sim = SimHandle::start();
     let dir = temp_dir("e2e-ops-stuck");
-    let path = dir.path().join("spin.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "spin_manifest_version = 2\n[application]\nname = \"stuck\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"stuck\"\n\
-             [component.stuck]\nsource = \"{}/target/wasm32-wasip2/release/wxmp_stuck.wasm\"\n",
-            repo().display()
-        ),
-    )
-    .unwrap();
     let mut cfg = HostConfig::new(&sim, Store::Memory);
-    cfg.manifest = path;
+    cfg.manifest = stuck_manifest(&dir);
     cfg.args = ["--max-instances", "2", "--request-timeout", "2"]
         .map(str::to_owned)
         .to_vec();

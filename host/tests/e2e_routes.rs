@@ -315,14 +315,7 @@ fn api_token_needs_the_admin_key_and_reports_remaining_seconds() {
 #[test]
 fn rejected_token_on_getticket_is_refetched_once() {
     let (sim, host) = start();
-    sim.sim.inject(
-        "/cgi-bin/ticket/getticket",
-        wxmp_sim::Fault::Errcode {
-            errcode: 40001,
-            errmsg: None,
-        },
-        1,
-    );
+    sim.reject_token_once("/cgi-bin/ticket/getticket");
     let r = host.get(&format!(
         "/jssdk/config?url={}",
         enc("https://m.example.com/")

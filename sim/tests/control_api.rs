@@ -341,17 +341,7 @@ fn browsers_reach_the_control_api_from_the_allowed_origins_only() {
         "null",
         "*",
     ] {
-        let pre = request(
-            addr,
-            "OPTIONS",
-            "/__sim/fault",
-            &[
-                ("origin", origin),
-                ("access-control-request-method", "POST"),
-                ("access-control-request-headers", "content-type"),
-            ],
-            b"",
-        );
+        let pre = preflight(addr, origin);
         assert_eq!(pre.status, 403, "{origin}: {}", pre.text());
         for (path, body) in [("/__sim/fault", &fault[..]), ("/__sim/revoke", b"")] {
             let r = request(
@@ -375,17 +365,7 @@ fn browsers_reach_the_control_api_from_the_allowed_origins_only() {
 
     // The allowed origins: a preflight for a JSON POST, then the call.
     for origin in ["http://127.0.0.1:3000", "http://localhost:3000"] {
-        let pre = request(
-            addr,
-            "OPTIONS",
-            "/__sim/fault",
-            &[
-                ("origin", origin),
-                ("access-control-request-method", "POST"),
-                ("access-control-request-headers", "content-type"),
-            ],
-            b"",
-        );
+        let pre = preflight(addr, origin);
         assert_eq!(pre.status, 204, "{}", pre.text());
         assert_eq!(pre.header("access-control-allow-origin"), Some(origin));
         assert_eq!(
@@ -479,4 +459,19 @@ fn without_allowed_origins_only_the_simulator_s_own_pages_may_call_it() {
     );
     assert_eq!(page.status, 403);
     assert_eq!(page.header("access-control-allow-origin"), None);
+}
+
+/// A browser's CORS preflight for a JSON POST to the fault control.
+fn preflight(addr: SocketAddr, origin: &str) -> wxmp_testkit::http::Resp {
+    request(
+        addr,
+        "OPTIONS",
+        "/__sim/fault",
+        &[
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "content-type"),
+        ],
+        b"",
+    )
 }

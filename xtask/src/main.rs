@@ -18,8 +18,9 @@
 //! - `bench [ARGS…]`: the performance benchmark (docs/PERFORMANCE.md):
 //!   builds the component, the no-op floor component (`bench/floor`),
 //!   wxmp-host and the native reference in the `host` profile, installs wrk
-//!   via apt-get when missing, and runs `wxmp-bench`
-//!   (`--seconds`, `--connections`, `--threads`, `--burst`, `--out`).
+//!   (and redis-server, unless `--stores` leaves Redis out) via apt-get when
+//!   missing, and runs `wxmp-bench` (`--seconds`, `--connections`,
+//!   `--threads`, `--burst`, `--stores memory,sqlite,redis`, `--out`).
 //! - `compose`: builds the example consumer and composes it with wxmp
 //!   (`wac plug`, installing wac-cli from crates.io when missing) into
 //!   `target/composed.wasm`, and the consumer built against
@@ -70,6 +71,13 @@ fn main() {
         "bench" => build_component()
             .and_then(|()| build_wasm("wxmp-floor"))
             .and_then(|()| ensure_apt("wrk", &["wrk"]))
+            .and_then(|()| {
+                if bench_uses_redis(&args[1..]) {
+                    ensure_apt("redis-server", &["redis-server"])
+                } else {
+                    Ok(())
+                }
+            })
             .and_then(|()| {
                 cargo(&[
                     "build",
@@ -299,6 +307,15 @@ fn compose() -> Result<(), String> {
         "-o",
         "target/composed-0.1.0.wasm",
     ]))
+}
+
+/// True unless the benchmark's `--stores` list leaves Redis out (all
+/// three stores are measured by default).
+fn bench_uses_redis(args: &[String]) -> bool {
+    args.iter()
+        .position(|a| a == "--stores")
+        .and_then(|i| args.get(i + 1))
+        .is_none_or(|list| list.split(',').any(|s| s.trim() == "redis"))
 }
 
 /// Installs Debian `packages` when `probe` is not on the PATH (the

@@ -1,11 +1,11 @@
 //! `wxmp-bench [--seconds 10] [--connections 64] [--threads 2] [--burst 100]
-//! [--root DIR] [--out FILE] [--metrics] [--host-arg ARG]…`: the whole
-//! benchmark in one run (see docs/PERFORMANCE.md). `cargo xtask bench`
-//! builds everything and runs it.
+//! [--stores memory,sqlite,redis] [--root DIR] [--out FILE] [--metrics]
+//! [--host-arg ARG]…`: the whole benchmark in one run (see
+//! docs/PERFORMANCE.md). `cargo xtask bench` builds everything and runs it.
 
 use std::path::PathBuf;
 
-use wxmp_bench::driver::{self, wrk::Shape, Options};
+use wxmp_bench::driver::{self, stores::Store, wrk::Shape, Options};
 
 fn main() {
     let bins = std::env::current_exe()
@@ -24,6 +24,7 @@ fn main() {
         burst: 100,
         host_args: Vec::new(),
         metrics: false,
+        stores: Store::ALL.to_vec(),
     };
     let mut out = None;
     let mut args = std::env::args().skip(1);
@@ -42,8 +43,11 @@ fn main() {
             ("--root", _) if !value.is_empty() => opts.root = PathBuf::from(&value),
             ("--out", _) if !value.is_empty() => out = Some(PathBuf::from(&value)),
             ("--host-arg", _) if !value.is_empty() => opts.host_args.push(value),
+            ("--stores", _) if Store::parse_list(&value).is_some() => {
+                opts.stores = Store::parse_list(&value).unwrap_or_default();
+            }
             _ => {
-                eprintln!("usage: wxmp-bench [--seconds N] [--connections N] [--threads N] [--burst N] [--root DIR] [--out FILE] [--metrics] [--host-arg ARG]…");
+                eprintln!("usage: wxmp-bench [--seconds N] [--connections N] [--threads N] [--burst N] [--stores memory,sqlite,redis] [--root DIR] [--out FILE] [--metrics] [--host-arg ARG]…");
                 std::process::exit(2);
             }
         }

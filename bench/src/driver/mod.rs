@@ -1,10 +1,13 @@
-//! One benchmark run: wxmp-sim in process, then wxmp-host serving the
-//! component and the native reference in turn — each one cold-burst first,
-//! then loaded warm on every route — and a report with the targets.
+//! One benchmark run: wxmp-sim in process, the no-op floor, then wxmp-host
+//! serving the component once per key-value store (in-memory, SQLite,
+//! Redis: all started, each cold-burst first, then every route loaded warm
+//! on each store in turn, so the stores compared see the same VM weather),
+//! then the native reference — and a report with the targets.
 
 pub mod client;
 pub mod procs;
 pub mod report;
+pub mod stores;
 pub mod wrk;
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,7 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use procs::{free_addr, Server};
-use report::{Floor, Measured, Report, RouteRow};
+use report::{Floor, HostRun, Measured, Report};
+use stores::{Backing, Store};
 use wrk::{Load, Shape};
 use wxmp_sim::server::SimServer;
 use wxmp_sim::{Sim, SimConfig};
@@ -47,6 +51,8 @@ pub struct Options {
     /// every second during each load (Prometheus scrapes every 15 s by
     /// default: this is the heavier case).
     pub metrics: bool,
+    /// The key-value stores wxmp-host is measured with (`--stores`).
+    pub stores: Vec<Store>,
 }
 
 /// The routes loaded warm, in report order.
@@ -71,21 +77,39 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         .len();
 
     let floor = measure_floor(opts)?;
-    let host = measure(opts, &sim_server, Target::Host)?;
-    let native = measure(opts, &sim_server, Target::Native)?;
-    let rows = ROUTES
-        .iter()
-        .enumerate()
-        .map(|(i, route)| RouteRow {
-            route: (*route).to_owned(),
-            wasm: host.loads[i].clone(),
-            native: native.loads[i].clone(),
+    // Every store's host runs at once (idle but for the one under load),
+    // so each route is measured on the stores back to back.
+    let mut backings = Vec::new();
+    let mut hosts = Vec::new();
+    for store in &opts.stores {
+        let backing = Backing::start(*store, &opts.work)?;
+        hosts.push(Running::start(opts, &sim_server, Some(&backing))?);
+        backings.push(backing);
+    }
+    for route in 0..ROUTES.len() {
+        for host in &mut hosts {
+            host.load(opts, route)?;
+        }
+    }
+    let hosts = hosts
+        .into_iter()
+        .zip(&opts.stores)
+        .map(|(host, store)| {
+            Ok(HostRun {
+                store: *store,
+                measured: host.finish(opts)?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, String>>()?;
+    drop(backings);
+    let mut native = Running::start(opts, &sim_server, None)?;
+    for route in 0..ROUTES.len() {
+        native.load(opts, route)?;
+    }
+    let native = native.finish(opts)?;
     Ok(Report {
         shape: opts.shape.clone(),
-        rows,
-        host,
+        hosts,
         native,
         floor,
         component_bytes,
@@ -94,111 +118,147 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     })
 }
 
-/// Which server.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Target {
-    Host,
-    Native,
+/// A server under test: wxmp-host on one store, or the native reference
+/// (`store` `None`), cold-burst already, with what its loads measured.
+struct Running {
+    server: Server,
+    /// wxmp-host's (not the native reference's).
+    host: bool,
+    metrics_at: Option<SocketAddr>,
+    /// The redis-server behind it, whose CPU counts too.
+    store_pid: Option<u32>,
+    /// Each route's URL and extra headers, in [`ROUTES`] order.
+    runs: Vec<(String, Vec<(&'static str, String)>)>,
+    loads: Vec<Load>,
+    peak_rss_kib: u64,
+    scrapes: Scrapes,
+    burst: BTreeMap<u16, usize>,
+    token_fetches: u64,
+    ticket_fetches: u64,
 }
 
-/// Starts `target` against the simulator, cold-bursts it, loads each route
-/// warm while sampling its memory, and stops it.
-fn measure(opts: &Options, sim: &SimServer, target: Target) -> Result<Measured, String> {
-    let addr = free_addr()?;
-    let public_url = format!("http://{addr}");
-    let config = sim.sim.config();
-    let variables: HashMap<&str, String> = HashMap::from([
-        ("app_id", config.app_id.clone()),
-        ("app_secret", config.app_secret.clone()),
-        ("token", SERVER_TOKEN.to_owned()),
-        ("public_url", public_url.clone()),
-        (
-            "session_secret",
-            "bench-session-secret-0123456789abcdef".to_owned(),
-        ),
-        ("api_base", sim.url()),
-        ("oauth_base", sim.url()),
-    ]);
-    let mut metrics_at = None;
-    let (name, mut cmd) = match target {
-        Target::Host => {
-            let runtime_config = opts.work.join("runtime-config.toml");
-            std::fs::write(
-                &runtime_config,
-                "[key_value_store.default]\ntype = \"memory\"\n",
-            )
-            .map_err(|e| format!("{}: {e}", runtime_config.display()))?;
-            let (mut cmd, at) = host_up(opts, &opts.root.join("spin.toml"), addr)?;
-            cmd.arg("--runtime-config-file").arg(&runtime_config);
-            metrics_at = at;
-            ("wxmp-host", cmd)
+impl Running {
+    /// Starts wxmp-host on `store` (or the native reference) against the
+    /// simulator, cold-bursts it on an empty store and signs in.
+    fn start(opts: &Options, sim: &SimServer, store: Option<&Backing>) -> Result<Self, String> {
+        let addr = free_addr()?;
+        let public_url = format!("http://{addr}");
+        let config = sim.sim.config();
+        let variables: HashMap<&str, String> = HashMap::from([
+            ("app_id", config.app_id.clone()),
+            ("app_secret", config.app_secret.clone()),
+            ("token", SERVER_TOKEN.to_owned()),
+            ("public_url", public_url.clone()),
+            (
+                "session_secret",
+                "bench-session-secret-0123456789abcdef".to_owned(),
+            ),
+            ("api_base", sim.url()),
+            ("oauth_base", sim.url()),
+        ]);
+        let mut metrics_at = None;
+        let (name, log, mut cmd) = match store {
+            Some(backing) => {
+                let kind = backing.store.backend();
+                let runtime_config = opts.work.join(format!("runtime-config-{kind}.toml"));
+                std::fs::write(&runtime_config, backing.runtime_config())
+                    .map_err(|e| format!("{}: {e}", runtime_config.display()))?;
+                let (mut cmd, at) = host_up(opts, &opts.root.join("spin.toml"), addr)?;
+                cmd.arg("--runtime-config-file").arg(&runtime_config);
+                metrics_at = at;
+                (
+                    format!("wxmp-host ({})", backing.store.name()),
+                    format!("wxmp-host-{kind}.log"),
+                    cmd,
+                )
+            }
+            None => {
+                let mut cmd = Command::new(opts.bins.join("wxmp-native"));
+                cmd.arg("--listen").arg(addr.to_string());
+                ("wxmp-native".to_owned(), "wxmp-native.log".to_owned(), cmd)
+            }
+        };
+        for (k, v) in &variables {
+            cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
         }
-        Target::Native => {
-            let mut cmd = Command::new(opts.bins.join("wxmp-native"));
-            cmd.arg("--listen").arg(addr.to_string());
-            ("wxmp-native", cmd)
-        }
-    };
-    for (k, v) in &variables {
-        cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
+        let server = Server::start(&name, cmd, addr, &opts.work.join(log))?;
+
+        // Cold: the store is empty; every client needs the token and the ticket.
+        let page = format!("{public_url}/pay/checkout?item=42");
+        let jssdk = format!("{public_url}/jssdk/config?url={}", encode(&page));
+        sim.sim.reset_calls();
+        let burst = client::burst(&jssdk, opts.burst);
+        let calls = sim.sim.all_calls();
+        let token_fetches = TOKEN_PATHS
+            .iter()
+            .map(|p| calls.get(*p).copied().unwrap_or(0))
+            .sum();
+        let ticket_fetches = calls.get(TICKET_PATH).copied().unwrap_or(0);
+
+        let cookie = client::login(&public_url)?;
+        let (timestamp, nonce) = ("1700000000", "bench-nonce");
+        let signature = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, timestamp, nonce]);
+        let wx = format!(
+            "{public_url}/wx?signature={signature}&timestamp={timestamp}&nonce={nonce}&echostr=bench-echo"
+        );
+        let me = format!("{public_url}/api/me");
+        Ok(Self {
+            server,
+            host: store.is_some(),
+            metrics_at,
+            store_pid: store.and_then(Backing::pid),
+            runs: vec![
+                (jssdk, vec![]),
+                (wx, vec![]),
+                (me, vec![("cookie", cookie)]),
+            ],
+            loads: Vec::new(),
+            peak_rss_kib: 0,
+            scrapes: Scrapes::default(),
+            burst,
+            token_fetches,
+            ticket_fetches,
+        })
     }
-    let server = Server::start(name, cmd, addr, &opts.work.join(format!("{name}.log")))?;
 
-    // Cold: the store is empty; every client needs the token and the ticket.
-    let page = format!("{public_url}/pay/checkout?item=42");
-    let jssdk = format!("{public_url}/jssdk/config?url={}", encode(&page));
-    sim.sim.reset_calls();
-    let burst = client::burst(&jssdk, opts.burst);
-    let calls = sim.sim.all_calls();
-    let token_fetches = TOKEN_PATHS
-        .iter()
-        .map(|p| calls.get(*p).copied().unwrap_or(0))
-        .sum();
-    let ticket_fetches = calls.get(TICKET_PATH).copied().unwrap_or(0);
-
-    let cookie = client::login(&public_url)?;
-    let (timestamp, nonce) = ("1700000000", "bench-nonce");
-    let signature = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, timestamp, nonce]);
-    let wx = format!(
-        "{public_url}/wx?signature={signature}&timestamp={timestamp}&nonce={nonce}&echostr=bench-echo"
-    );
-    let me = format!("{public_url}/api/me");
-    let runs: [(&str, Vec<(&str, &str)>); 3] = [
-        (jssdk.as_str(), vec![]),
-        (wx.as_str(), vec![]),
-        (me.as_str(), vec![("cookie", cookie.as_str())]),
-    ];
-    let mut loads = Vec::new();
-    let mut peak_rss_kib = 0;
-    let mut scrapes = Scrapes::default();
-    for (url, headers) in &runs {
-        let ((load, scraped), rss) = with_rss_sampling(server.pid(), || {
-            with_scraping(metrics_at, || run_load(opts, &server, url, headers))
+    /// Loads route `i` warm while sampling the server's memory.
+    fn load(&mut self, opts: &Options, i: usize) -> Result<(), String> {
+        let (url, headers) = &self.runs[i];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let ((load, scraped), rss) = with_rss_sampling(self.server.pid(), || {
+            with_scraping(self.metrics_at, || {
+                run_load(opts, &self.server, self.store_pid, url, &headers)
+            })
         });
         let load = load?;
-        scrapes.add(&scraped?);
-        peak_rss_kib = peak_rss_kib.max(rss);
-        loads.push(load);
+        self.scrapes.add(&scraped?);
+        self.peak_rss_kib = self.peak_rss_kib.max(rss);
+        self.loads.push(load);
+        Ok(())
     }
-    let idle_rss_kib = server.rss_kib();
-    let log = server.stop();
-    let timings = timing_line(&log);
-    if target == Target::Host && timings.is_none() {
-        return Err(format!(
-            "wxmp-host printed no timings at shutdown; see {}",
-            opts.work.display()
-        ));
+
+    /// Stops the server and gathers what it measured.
+    fn finish(self, opts: &Options) -> Result<Measured, String> {
+        let idle_rss_kib = self.server.rss_kib();
+        let log = self.server.stop();
+        let timings = timing_line(&log);
+        if self.host && timings.is_none() {
+            return Err(format!(
+                "wxmp-host printed no timings at shutdown; see {}",
+                opts.work.display()
+            ));
+        }
+        Ok(Measured {
+            loads: self.loads,
+            peak_rss_kib: self.peak_rss_kib,
+            idle_rss_kib,
+            burst: self.burst,
+            token_fetches: self.token_fetches,
+            ticket_fetches: self.ticket_fetches,
+            timings,
+            scrapes: self.metrics_at.map(|_| self.scrapes),
+        })
     }
-    Ok(Measured {
-        loads,
-        peak_rss_kib,
-        idle_rss_kib,
-        burst,
-        token_fetches,
-        ticket_fetches,
-        timings,
-        scrapes: metrics_at.map(|_| scrapes),
-    })
 }
 
 /// wxmp-host serving the no-op component (`bench/floor`) from a manifest
@@ -232,7 +292,7 @@ fn measure_floor(opts: &Options) -> Result<Floor, String> {
         &opts.work.join("wxmp-host-floor.log"),
     )?;
     let (load, scraped) = with_scraping(metrics_at, || {
-        run_load(opts, &server, &format!("{}/", server.url()), &[])
+        run_load(opts, &server, None, &format!("{}/", server.url()), &[])
     });
     let load = load?;
     scraped?;
@@ -333,17 +393,25 @@ fn with_scraping<T>(at: Option<SocketAddr>, f: impl FnOnce() -> T) -> (T, Result
     (out, scraped)
 }
 
-/// Loads `url` on `server` with wrk; any failed request fails the run.
+/// Loads `url` on `server` with wrk, counting the CPU time of `server` and
+/// of the store's own process (`store_pid`); any failed request fails the
+/// run.
 fn run_load(
     opts: &Options,
     server: &Server,
+    store_pid: Option<u32>,
     url: &str,
     headers: &[(&str, &str)],
 ) -> Result<Load, String> {
     let cpu_before = procs::cpu_ticks(server.pid());
+    let store_before = store_pid.map_or(0, procs::cpu_ticks);
     let mut load = wrk::run(&opts.shape, url, headers)?;
     let ticks = procs::cpu_ticks(server.pid()).saturating_sub(cpu_before);
-    load.cpu_us = ticks as f64 * 1e6 / procs::ticks_per_sec() / load.requests.max(1) as f64;
+    let requests = load.requests.max(1) as f64;
+    let per_request = |ticks: u64| ticks as f64 * 1e6 / procs::ticks_per_sec() / requests;
+    load.cpu_us = per_request(ticks);
+    load.store_cpu_us =
+        store_pid.map(|pid| per_request(procs::cpu_ticks(pid).saturating_sub(store_before)));
     if load.failures > 0 {
         return Err(format!(
             "{}: {} failed requests loading {url}; see {}",

@@ -20,6 +20,9 @@ pub struct Load {
     /// than req/s on a shared machine, where wrk and the neighbours take
     /// what they take.
     pub cpu_us: f64,
+    /// The store's own server's CPU time per request, µs (Redis), when it
+    /// runs in a process of its own.
+    pub store_cpu_us: Option<f64>,
 }
 
 /// How to load.

@@ -1,8 +1,9 @@
 //! `wasi:keyvalue/{store,atomics,batch}`: a component opens the stores its
 //! manifest lists (`key_value_stores`) and reads and writes them through the
 //! configured [`Backend`] (memory, SQLite or Redis, see [`crate::kv`]).
-//! With `--metrics-listen`, each operation is timed by operation and
-//! backend ([`crate::metrics`]); without, nothing is measured.
+//! Each operation is timed (two clock reads) into the serving thread's
+//! timings, summed up per backend in the shutdown line ([`crate::stats`]),
+//! and with `--metrics-listen` by operation and backend ([`crate::metrics`]).
 
 use std::future::Future;
 use std::time::Instant;
@@ -13,6 +14,7 @@ use crate::bindings::wasi::keyvalue::{atomics, batch, store};
 use crate::kv::{Backend, Swap};
 use crate::metrics::{KvOp, Shard};
 use crate::state::HostState;
+use crate::stats::Stats;
 
 /// An open bucket.
 #[allow(unreachable_pub)] // `bindings` re-exports it as the WIT resource type.
@@ -38,19 +40,42 @@ impl HostState {
     }
 }
 
-/// Runs one store operation, timing it into `metrics` when there are any.
+/// Where a store operation's time goes: the metrics and the serving
+/// thread's timings, when there are those.
+#[derive(Clone, Copy)]
+struct Timers<'a> {
+    metrics: Option<&'a Shard>,
+    stats: Option<&'a Stats>,
+}
+
+impl HostState {
+    fn timers(&self) -> Timers<'_> {
+        Timers {
+            metrics: self.metrics.as_deref(),
+            stats: self.stats.as_deref(),
+        }
+    }
+}
+
+/// Runs one store operation, timing it into `timers` when there are any.
 async fn timed<T>(
-    metrics: Option<&Shard>,
+    timers: Timers<'_>,
     backend: &Backend,
     op: KvOp,
     run: impl Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
-    let Some(metrics) = metrics else {
+    if timers.metrics.is_none() && timers.stats.is_none() {
         return run.await;
-    };
+    }
     let started = Instant::now();
     let result = run.await;
-    metrics.kv(backend.kind(), op, started.elapsed(), result.is_ok());
+    let took = started.elapsed();
+    if let Some(stats) = timers.stats {
+        stats.kv(backend.kind(), op, took);
+    }
+    if let Some(metrics) = timers.metrics {
+        metrics.kv(backend.kind(), op, took, result.is_ok());
+    }
     result
 }
 
@@ -76,7 +101,7 @@ impl store::HostBucket for HostState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         Ok(timed(m, &backend, KvOp::Get, backend.get(&key))
             .await
             .map_err(kv_error))
@@ -89,7 +114,7 @@ impl store::HostBucket for HostState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         Ok(timed(m, &backend, KvOp::Set, backend.set(&key, value))
             .await
             .map_err(kv_error))
@@ -101,7 +126,7 @@ impl store::HostBucket for HostState {
         key: String,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         Ok(timed(m, &backend, KvOp::Delete, backend.delete(&key))
             .await
             .map_err(kv_error))
@@ -113,7 +138,7 @@ impl store::HostBucket for HostState {
         key: String,
     ) -> wasmtime::Result<Result<bool, store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         Ok(timed(m, &backend, KvOp::Exists, backend.exists(&key))
             .await
             .map_err(kv_error))
@@ -125,7 +150,7 @@ impl store::HostBucket for HostState {
         _cursor: Option<String>,
     ) -> wasmtime::Result<Result<store::KeyResponse, store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         Ok(timed(m, &backend, KvOp::ListKeys, backend.keys())
             .await
             .map(|keys| store::KeyResponse { keys, cursor: None })
@@ -146,7 +171,7 @@ impl atomics::Host for HostState {
         delta: i64,
     ) -> wasmtime::Result<Result<i64, store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         Ok(
             timed(m, &backend, KvOp::Increment, backend.increment(&key, delta))
                 .await
@@ -161,7 +186,7 @@ impl atomics::Host for HostState {
     ) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let c = self.table.get(&cas)?;
         let (backend, key, expected) = (c.backend.clone(), c.key.clone(), c.read.clone().flatten());
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         let swapped = timed(m, &backend, KvOp::Swap, backend.swap(&key, expected, value)).await;
         match swapped {
             Ok(Swap::Done) => {
@@ -197,7 +222,7 @@ impl atomics::HostCas for HostState {
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
         let c = self.table.get(&cas)?;
         let (backend, key) = (c.backend.clone(), c.key.clone());
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         let read = timed(m, &backend, KvOp::CasCurrent, backend.get(&key)).await;
         match read {
             Ok(v) => {
@@ -221,7 +246,7 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         let got = timed(m, &backend, KvOp::GetMany, async {
             let mut out = Vec::with_capacity(keys.len());
             for k in keys {
@@ -240,7 +265,7 @@ impl batch::Host for HostState {
         kvs: Vec<(String, Vec<u8>)>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         let set = timed(m, &backend, KvOp::SetMany, async {
             for (k, v) in kvs {
                 backend.set(&k, v).await?;
@@ -257,7 +282,7 @@ impl batch::Host for HostState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<(), store::Error>> {
         let backend = self.bucket(&b)?;
-        let m = self.metrics.as_deref();
+        let m = self.timers();
         let deleted = timed(m, &backend, KvOp::DeleteMany, async {
             for k in keys {
                 backend.delete(&k).await?;

@@ -69,10 +69,8 @@ impl Backend {
     pub(crate) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         match self {
             Self::Memory(m) => Ok(m.get(key)),
-            Self::Sqlite(s) => {
-                let key = key.to_owned();
-                s.clone().run(move |s| s.get(&key)).await
-            }
+            // Inline on the calling thread (see `sqlite`): no thread hop.
+            Self::Sqlite(s) => s.get(key).await,
             Self::Redis(r) => r.get(key).await,
         }
     }

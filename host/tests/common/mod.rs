@@ -62,6 +62,18 @@ pub struct SimHandle {
 }
 
 impl SimHandle {
+    /// WeChat rejects the token (40001) on the next call to `path`, once.
+    pub fn reject_token_once(&self, path: &str) {
+        self.sim.inject(
+            path,
+            wxmp_sim::Fault::Errcode {
+                errcode: 40001,
+                errmsg: None,
+            },
+            1,
+        );
+    }
+
     pub fn start() -> Self {
         Self::start_with(SimConfig::default())
     }
@@ -520,4 +532,19 @@ pub fn sim_push_to(sim: &SimHandle, url: &str, push: serde_json::Value) -> serde
     );
     assert_eq!(r.status, 200, "sim push: {}", r.text());
     r.json()
+}
+
+/// A manifest serving the misbehaving test component at `/...`.
+pub fn stuck_manifest(dir: &TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("spin.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "spin_manifest_version = 2\n[application]\nname = \"stuck\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"stuck\"\n\
+             [component.stuck]\nsource = \"{}/target/wasm32-wasip2/release/wxmp_stuck.wasm\"\n",
+            repo().display()
+        ),
+    )
+    .unwrap();
+    path
 }
