@@ -18,6 +18,11 @@ fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String)
 
 /// A simulator served on `addr` from its own runtime (kept alive by the caller).
 fn serve(addr: &str) -> (tokio::runtime::Runtime, Arc<Sim>, SocketAddr) {
+    serve_on(addr, ServerOptions::default())
+}
+
+/// [`serve`] with `options`.
+fn serve_on(addr: &str, options: ServerOptions) -> (tokio::runtime::Runtime, Arc<Sim>, SocketAddr) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -25,7 +30,11 @@ fn serve(addr: &str) -> (tokio::runtime::Runtime, Arc<Sim>, SocketAddr) {
         .unwrap();
     let sim = Arc::new(Sim::new(SimConfig::default()));
     let server = rt
-        .block_on(wxmp_sim::server::start(addr.parse().unwrap(), sim.clone()))
+        .block_on(wxmp_sim::server::start_with(
+            addr.parse().unwrap(),
+            sim.clone(),
+            options,
+        ))
         .unwrap();
     let bound = server.addr;
     (rt, sim, bound)
@@ -284,23 +293,9 @@ fn media_and_qr_images_travel_as_bytes() {
     assert_eq!(&png.body[..8], b"\x89PNG\r\n\x1a\n");
 }
 
-/// A simulator served with `options` from its own runtime.
+/// A simulator served with `options` on a free loopback port.
 fn serve_with(options: ServerOptions) -> (tokio::runtime::Runtime, Arc<Sim>, SocketAddr) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let sim = Arc::new(Sim::new(SimConfig::default()));
-    let server = rt
-        .block_on(wxmp_sim::server::start_with(
-            "127.0.0.1:0".parse().unwrap(),
-            sim.clone(),
-            options,
-        ))
-        .unwrap();
-    let bound = server.addr;
-    (rt, sim, bound)
+    serve_on("127.0.0.1:0", options)
 }
 
 const CORS_HEADERS: [&str; 4] = [
