@@ -5,10 +5,12 @@
 //! - [`http`]: a blocking HTTP/1.1 client on ureq and a cookie jar;
 //! - [`server`]: a scripted HTTP server on hyper that records what it gets;
 //! - [`kv`]: an in-memory [`wxmp::ports::KeyValue`] with Spin's counter rule;
+//! - [`redis`]: a throwaway `redis-server`;
 //! - [`TempDir`] (tempfile's, re-exported) and [`temp_dir`] to make one.
 
 pub mod http;
 pub mod kv;
+pub mod redis;
 pub mod server;
 
 /// A directory removed with everything in it when dropped (tempfile's).

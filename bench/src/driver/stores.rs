@@ -3,11 +3,9 @@
 //! hosts share; a local `redis-server` started for the run) and the
 //! in-memory test store. Each run gets an empty store.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use wxmp_testkit::redis::RedisServer;
 
 use super::procs::free_addr;
 
@@ -62,7 +60,7 @@ impl Store {
 pub struct Backing {
     /// Which store.
     pub store: Store,
-    redis: Option<(Child, String)>,
+    redis: Option<RedisServer>,
     sqlite: Option<PathBuf>,
 }
 
@@ -82,7 +80,10 @@ impl Backing {
                 std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 backing.sqlite = Some(dir.join("kv.db"));
             }
-            Store::Redis => backing.redis = Some(start_redis(work)?),
+            Store::Redis => {
+                let port = free_addr()?.port();
+                backing.redis = Some(RedisServer::start(port, work)?);
+            }
         }
         Ok(backing)
     }
@@ -95,7 +96,7 @@ impl Backing {
                 "{table}type = \"spin\"\npath = {:?}\n",
                 path.display().to_string()
             ),
-            (_, Some((_, url))) => format!("{table}type = \"redis\"\nurl = \"{url}\"\n"),
+            (_, Some(redis)) => format!("{table}type = \"redis\"\nurl = \"{}\"\n", redis.url()),
             _ => format!("{table}type = \"memory\"\n"),
         }
     }
@@ -103,74 +104,8 @@ impl Backing {
     /// The redis-server's process id, when there is one (its CPU time is
     /// part of what a request costs).
     pub fn pid(&self) -> Option<u32> {
-        self.redis.as_ref().map(|(child, _)| child.id())
+        self.redis.as_ref().map(RedisServer::pid)
     }
-}
-
-impl Drop for Backing {
-    fn drop(&mut self) {
-        if let Some((child, _)) = &mut self.redis {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// `redis-server` on a free loopback port, without persistence, once it
-/// answers `PING`.
-fn start_redis(work: &Path) -> Result<(Child, String), String> {
-    let addr = free_addr()?;
-    let port = addr.port().to_string();
-    let log = work.join("redis-server.log");
-    let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let mut child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .arg("--dir")
-        .arg(work)
-        .stdout(file)
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("redis-server: {e} (cargo xtask bench installs it with apt-get)"))?;
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(10) {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!(
-                "redis-server exited ({status}); see {}",
-                log.display()
-            ));
-        }
-        if pong(addr) {
-            return Ok((child, format!("redis://{addr}")));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(format!(
-        "redis-server did not answer within 10 s; see {}",
-        log.display()
-    ))
-}
-
-/// True when a Redis server at `addr` answers `PING`.
-fn pong(addr: std::net::SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut answer = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream.read_exact(&mut answer).is_ok()
-        && &answer == b"+PONG\r\n"
 }
 
 #[cfg(test)]

@@ -268,32 +268,14 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let mut server = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
+        let dir = wxmp_testkit::temp_dir("kv-redis");
+        let server = wxmp_testkit::redis::RedisServer::start(port, dir.path())
             .expect("redis-server (installed by cargo xtask test)");
-        let url = format!("redis://127.0.0.1:{port}");
-        let mut backend = None;
-        for _ in 0..100 {
-            if let Ok(b) = Backend::open("default", &StoreSpec::Redis(url.clone())).await {
-                backend = Some(b);
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        exercise(backend.expect("redis-server started")).await;
-        let _ = server.kill();
-        let _ = server.wait();
+        let backend = Backend::open("default", &StoreSpec::Redis(server.url()))
+            .await
+            .unwrap();
+        exercise(backend).await;
+        drop(server);
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use wxmp_sim::{Sim, SimConfig};
 #[allow(unused_imports)]
 pub use wxmp_testkit::http::{request, try_request, Jar, Resp};
+use wxmp_testkit::redis::RedisServer;
 use wxmp_testkit::server::{json_reply, Server};
 #[allow(unused_imports)]
 pub use wxmp_testkit::{temp_dir, TempDir};
@@ -381,10 +382,11 @@ impl<'h> Browser<'h> {
 
 /// A redis-server on a free loopback port, stopped on drop.
 pub struct Redis {
-    child: Child,
     pub url: String,
     pub port: u16,
-    dir: TempDir,
+    // Declared before the directory it works in: stopped first.
+    _server: RedisServer,
+    _dir: TempDir,
 }
 
 impl Redis {
@@ -394,31 +396,15 @@ impl Redis {
 
     pub fn start_on(port: u16) -> Self {
         let dir = temp_dir("e2e-redis");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server not found: `cargo xtask test` installs it (apt-get install redis-server)");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        eventually(Duration::from_secs(10), "redis-server", || {
-            TcpStream::connect(addr).ok()
+        let server = RedisServer::start(port, dir.path()).unwrap_or_else(|e| {
+            panic!("{e}: `cargo xtask test` installs redis-server (apt-get install redis-server)")
         });
         Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
+            url: server.url(),
             port,
-            dir,
+            _server: server,
+            _dir: dir,
         }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = &self.dir;
     }
 }
 
