@@ -34,7 +34,12 @@ fn main() {
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let Some(spin_wit) = registry_wit_dir().or_else(|| metadata_wit_dir(&root)) else {
-        println!("cargo:warning=spin-sdk 5.2.0's WIT not found: wit/deps left as is");
+        // spin-sdk is a wasm32-only dependency: a native-only build on a
+        // fresh cargo cache has not downloaded it yet.
+        println!(
+            "cargo:warning=spin-sdk 5.2.0's WIT not found (it is downloaded for wasm32 builds): \
+             run `cargo fetch --locked` or `cargo xtask build` once, then build again"
+        );
         return;
     };
     // Tests check the built component against Spin's worlds from here.

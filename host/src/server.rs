@@ -19,7 +19,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -146,6 +146,7 @@ async fn deal(
     log: &Log,
 ) {
     let mut next = 0;
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -157,7 +158,13 @@ async fn deal(
             }
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(stream));
+            // Past the refusals' own cap the socket is just dropped.
+            if let Ok(refusal) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(refusal);
+                });
+            }
             continue;
         };
         if let Ok(stream) = stream.into_std() {
@@ -178,10 +185,29 @@ fn over_capacity() -> Vec<u8> {
     .into_bytes()
 }
 
+/// Refused connections being answered at once; more are dropped unanswered.
+const MAX_REFUSALS: usize = 1024;
+
+/// Answers `503 busy` and closes without reading the request — but only
+/// after the client's bytes have been drained (≤ 64 KiB, ≤ 1 s): closing a
+/// socket with unread input sends a reset, which can destroy the answer
+/// before the client reads it.
 async fn refuse(mut stream: tokio::net::TcpStream) {
     let answer = over_capacity();
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&answer)).await;
-    let _ = stream.shutdown().await;
+    let linger = async {
+        stream.write_all(&answer).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut drained = 0;
+        while drained < 64 * 1024 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => drained += n,
+            }
+        }
+        std::io::Result::Ok(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), linger).await;
 }
 
 /// A listening socket on `addr` (SO_REUSEADDR, so a restart need not wait
@@ -594,5 +620,32 @@ mod tests {
         assert_eq!(body.len(), length);
         let json: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
         assert_eq!(json["error"], "busy");
+    }
+
+    /// A client whose request is still arriving when the host refuses it
+    /// reads the whole 503: the host drains instead of resetting.
+    #[tokio::test]
+    async fn a_refused_client_still_reads_its_503() {
+        use std::io::{Read, Write};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            // The refusal is written (and the host done with it) first.
+            std::thread::sleep(Duration::from_millis(200));
+            s.write_all(b"GET /ok HTTP/1.1\r\nhost: x\r\n").unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            s.write_all(b"\r\n").unwrap();
+            let mut answer = String::new();
+            s.read_to_string(&mut answer).map(|_| answer)
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        refuse(stream).await;
+        let answer = tokio::task::spawn_blocking(move || client.join().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.ends_with(r#""busy","message":"too many open connections; retry shortly"}"#));
     }
 }
