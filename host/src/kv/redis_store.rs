@@ -127,12 +127,15 @@ impl RedisStore {
         let mut keys = Vec::new();
         let mut cursor = 0u64;
         loop {
-            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
-                .await?;
+            // Each page within the same bound as every other operation.
+            let (next, page): (u64, Vec<String>) = within(
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(500)
+                    .query_async(&mut conn),
+            )
+            .await?;
             keys.extend(page);
             if next == 0 {
                 return Ok(keys);
