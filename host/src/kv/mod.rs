@@ -239,8 +239,8 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_backend_follows_spin_semantics_and_persists() {
-        let dir = std::env::temp_dir().join(format!("wxmp-kv-{}", std::process::id()));
-        let path = dir.join("kv.db");
+        let dir = wxmp_testkit::temp_dir("kv");
+        let path = dir.path().join("kv.db");
         let b = Backend::open("default", &StoreSpec::Sqlite(path.clone()))
             .await
             .unwrap();
@@ -257,7 +257,6 @@ mod tests {
             None,
             "labels do not share keys"
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
@@ -280,8 +279,11 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_increments_elect_exactly_one() {
-        let dir = std::env::temp_dir().join(format!("wxmp-kv-race-{}", std::process::id()));
-        for spec in [StoreSpec::Memory, StoreSpec::Sqlite(dir.join("kv.db"))] {
+        let dir = wxmp_testkit::temp_dir("kv-race");
+        for spec in [
+            StoreSpec::Memory,
+            StoreSpec::Sqlite(dir.path().join("kv.db")),
+        ] {
             let b = Backend::open("default", &spec).await.unwrap();
             let tasks: Vec<_> = (0..50)
                 .map(|_| {
@@ -296,6 +298,5 @@ mod tests {
             results.sort();
             assert_eq!(results, (1..=50).collect::<Vec<_>>());
         }
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -213,20 +213,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_read_sees_what_an_inline_read_sees() {
-        let dir = std::env::temp_dir().join(format!("wxmp-kv-wait-{}", std::process::id()));
-        let store = Arc::new(SqliteStore::open(&dir.join("kv.db"), "default").unwrap());
+        let dir = wxmp_testkit::temp_dir("kv-wait");
+        let store = Arc::new(SqliteStore::open(&dir.path().join("kv.db"), "default").unwrap());
         store.set("k", b"v").unwrap();
         let key = "k".to_owned();
         let waited = store.clone().run(move |s| s.read_waiting(&key)).await;
         assert_eq!(waited.unwrap(), store.read_now("k").unwrap());
         assert_eq!(store.read_waiting("absent").unwrap(), None);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]
     async fn reads_see_every_committed_write_and_reuse_their_readers() {
-        let dir = std::env::temp_dir().join(format!("wxmp-kv-readers-{}", std::process::id()));
-        let store = Arc::new(SqliteStore::open(&dir.join("kv.db"), "default").unwrap());
+        let dir = wxmp_testkit::temp_dir("kv-readers");
+        let store = Arc::new(SqliteStore::open(&dir.path().join("kv.db"), "default").unwrap());
         for i in 0..20u8 {
             store.set("k", &[i]).unwrap();
             assert_eq!(store.get("k").await.unwrap(), Some(vec![i]));
@@ -241,6 +240,5 @@ mod tests {
             1,
             "one reader served every read"
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
