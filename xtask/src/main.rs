@@ -4,7 +4,7 @@
 //! - `sandbox [ARGS…]`: builds the component and runs `wxmp-host up --sandbox`
 //!   (a simulated WeChat in-process, zero configuration).
 //! - `test`: installs what the tests need (the wasm target; redis-server,
-//!   nginx, Chromium and a CJK font via apt-get when missing;
+//!   nginx, Chromium, a CJK font and Node via apt-get when missing;
 //!   playwright-core via npm), builds the component, the misbehaving test
 //!   component (`testkit/stuck`) and the do-nothing one (`bench/floor`, "your
 //!   app" beside wxmp in the mount tests), runs clippy and every Rust test,
@@ -19,7 +19,7 @@
 //!   builds the component, the no-op floor component (`bench/floor`),
 //!   wxmp-host and the native reference in the `host` profile, installs wrk
 //!   (and redis-server, unless `--stores` leaves Redis out) via apt-get when
-//!   missing, and runs `wxmp-bench` (`--seconds`, `--connections`,
+//!   missing, the Node peer's packages (`bench/node-peer`, `npm ci`), and runs `wxmp-bench` (`--seconds`, `--connections`,
 //!   `--threads`, `--burst`, `--stores memory,sqlite,redis`, `--out`).
 //! - `compose`: builds the example consumer and composes it with wxmp
 //!   (`wac plug`, installing wac-cli from crates.io when missing) into
@@ -71,6 +71,7 @@ fn main() {
         "bench" => build_component()
             .and_then(|()| build_wasm("wxmp-floor"))
             .and_then(|()| ensure_apt("wrk", &["wrk"]))
+            .and_then(|()| npm_ci(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/node-peer")))
             .and_then(|()| {
                 if bench_uses_redis(&args[1..]) {
                     ensure_apt("redis-server", &["redis-server"])
@@ -338,10 +339,18 @@ fn ensure_apt(probe: &str, packages: &[&str]) -> Result<(), String> {
 fn browser_tests() -> Result<(), String> {
     ensure_apt("chromium", &["chromium", "fonts-wqy-zenhei"])?;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/test");
+    npm_ci(dir)?;
+    run(Command::new("node").arg("--test").current_dir(dir))
+}
+
+/// The Node packages `dir`'s package-lock.json pins (the browser tests'
+/// playwright-core, the benchmark's Node peer), with Node and npm from
+/// apt-get when missing.
+fn npm_ci(dir: &str) -> Result<(), String> {
+    ensure_apt("npm", &["nodejs", "npm"])?;
     run(Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(dir))?;
-    run(Command::new("node").arg("--test").current_dir(dir))
+        .current_dir(dir))
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {

@@ -2,9 +2,11 @@
 //! serving the component once per key-value store (in-memory, SQLite,
 //! Redis: all started, each cold-burst first, then every route loaded warm
 //! on each store in turn, so the stores compared see the same VM weather),
-//! then the native reference — and a report with the targets.
+//! then the native reference and the Node peer — and a report with the
+//! targets.
 
 pub mod client;
+pub mod peer;
 pub mod procs;
 pub mod report;
 pub mod stores;
@@ -83,7 +85,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     let mut hosts = Vec::new();
     for store in &opts.stores {
         let backing = Backing::start(*store, &opts.work)?;
-        hosts.push(Running::start(opts, &sim_server, Some(&backing))?);
+        hosts.push(Running::start(opts, &sim_server, Target::Host(&backing))?);
         backings.push(backing);
     }
     for route in 0..ROUTES.len() {
@@ -102,15 +104,26 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     drop(backings);
-    let mut native = Running::start(opts, &sim_server, None)?;
+    let mut native = Running::start(opts, &sim_server, Target::Native)?;
     for route in 0..ROUTES.len() {
         native.load(opts, route)?;
     }
     let native = native.finish(opts)?;
+    let peer = match peer::installed(&opts.root) {
+        Ok(dir) => {
+            let mut peer = Running::start(opts, &sim_server, Target::Peer(&dir))?;
+            for route in 0..peer::ROUTES.len() {
+                peer.load(opts, route)?;
+            }
+            Ok(peer.finish(opts)?)
+        }
+        Err(why) => Err(why),
+    };
     Ok(Report {
         shape: opts.shape.clone(),
         hosts,
         native,
+        peer,
         floor,
         component_bytes,
         burst: opts.burst,
@@ -118,16 +131,27 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     })
 }
 
-/// A server under test: wxmp-host on one store, or the native reference
-/// (`store` `None`), cold-burst already, with what its loads measured.
+/// What a [`Running`] serves.
+enum Target<'a> {
+    /// wxmp-host with the component, on this store.
+    Host(&'a Backing),
+    /// The native reference, `wxmp-native`.
+    Native,
+    /// The Node peer, from this directory.
+    Peer(&'a Path),
+}
+
+/// A server under test: wxmp-host on one store, the native reference or
+/// the Node peer, cold-burst already, with what its loads measured.
 struct Running {
     server: Server,
-    /// wxmp-host's (not the native reference's).
+    /// wxmp-host's (not the native reference's or the peer's).
     host: bool,
     metrics_at: Option<SocketAddr>,
     /// The redis-server behind it, whose CPU counts too.
     store_pid: Option<u32>,
-    /// Each route's URL and extra headers, in [`ROUTES`] order.
+    /// Each route's URL and extra headers, in [`ROUTES`] order (the
+    /// peer's: [`peer::ROUTES`]).
     runs: Vec<(String, Vec<(&'static str, String)>)>,
     loads: Vec<Load>,
     peak_rss_kib: u64,
@@ -138,9 +162,9 @@ struct Running {
 }
 
 impl Running {
-    /// Starts wxmp-host on `store` (or the native reference) against the
-    /// simulator, cold-bursts it on an empty store and signs in.
-    fn start(opts: &Options, sim: &SimServer, store: Option<&Backing>) -> Result<Self, String> {
+    /// Starts `target` against the simulator, cold-bursts it on an empty
+    /// store and (but for the peer) signs in.
+    fn start(opts: &Options, sim: &SimServer, target: Target<'_>) -> Result<Self, String> {
         let addr = free_addr()?;
         let public_url = format!("http://{addr}");
         let config = sim.sim.config();
@@ -157,8 +181,12 @@ impl Running {
             ("oauth_base", sim.url()),
         ]);
         let mut metrics_at = None;
-        let (name, log, mut cmd) = match store {
-            Some(backing) => {
+        let store = match target {
+            Target::Host(backing) => Some(backing),
+            _ => None,
+        };
+        let (name, log, mut cmd) = match target {
+            Target::Host(backing) => {
                 let kind = backing.store.backend();
                 let runtime_config = opts.work.join(format!("runtime-config-{kind}.toml"));
                 std::fs::write(&runtime_config, backing.runtime_config())
@@ -172,14 +200,22 @@ impl Running {
                     cmd,
                 )
             }
-            None => {
+            Target::Native => {
                 let mut cmd = Command::new(opts.bins.join("wxmp-native"));
                 cmd.arg("--listen").arg(addr.to_string());
                 ("wxmp-native".to_owned(), "wxmp-native.log".to_owned(), cmd)
             }
+            Target::Peer(dir) => {
+                let store_file = opts.work.join("node-peer-store.json");
+                let app = (config.app_id.as_str(), config.app_secret.as_str());
+                let cmd = peer::command(dir, addr, &sim.url(), app, SERVER_TOKEN, &store_file);
+                ("Node peer".to_owned(), "node-peer.log".to_owned(), cmd)
+            }
         };
-        for (k, v) in &variables {
-            cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
+        if !matches!(target, Target::Peer(_)) {
+            for (k, v) in &variables {
+                cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
+            }
         }
         let server = Server::start(&name, cmd, addr, &opts.work.join(log))?;
 
@@ -195,23 +231,22 @@ impl Running {
             .sum();
         let ticket_fetches = calls.get(TICKET_PATH).copied().unwrap_or(0);
 
-        let cookie = client::login(&public_url)?;
         let (timestamp, nonce) = ("1700000000", "bench-nonce");
         let signature = wxmp::core::verify::sorted_sha1(&[SERVER_TOKEN, timestamp, nonce]);
         let wx = format!(
             "{public_url}/wx?signature={signature}&timestamp={timestamp}&nonce={nonce}&echostr=bench-echo"
         );
-        let me = format!("{public_url}/api/me");
+        let mut runs = vec![(jssdk, vec![]), (wx, vec![])];
+        if !matches!(target, Target::Peer(_)) {
+            let cookie = client::login(&public_url)?;
+            runs.push((format!("{public_url}/api/me"), vec![("cookie", cookie)]));
+        }
         Ok(Self {
             server,
             host: store.is_some(),
             metrics_at,
             store_pid: store.and_then(Backing::pid),
-            runs: vec![
-                (jssdk, vec![]),
-                (wx, vec![]),
-                (me, vec![("cookie", cookie)]),
-            ],
+            runs,
             loads: Vec::new(),
             peak_rss_kib: 0,
             scrapes: Scrapes::default(),

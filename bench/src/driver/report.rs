@@ -9,9 +9,6 @@ use super::stores::Store;
 use super::wrk::{Load, Shape};
 use super::ROUTES;
 
-/// The Node `wechat-jssdk` peer measured on this machine (docs/PERFORMANCE.md), req/s.
-pub const NODE_PEER_RPS: f64 = 6_100.0;
-
 /// One server's numbers.
 #[derive(Clone, Debug)]
 pub struct Measured {
@@ -60,6 +57,9 @@ pub struct Report {
     pub hosts: Vec<HostRun>,
     /// The native reference.
     pub native: Measured,
+    /// The Node peer (`/jssdk/config` and `/wx` only, in
+    /// [`super::peer::ROUTES`] order), or why it was not run.
+    pub peer: Result<Measured, String>,
     /// The no-op component through wxmp-host, for scale.
     pub floor: Floor,
     /// The release component's size.
@@ -160,11 +160,20 @@ impl Report {
                 format!("{:.0} req/s", m.rps),
                 m.rps >= 20_000.0,
             );
-            check(
-                format!("{route} in-memory ≥ 3× the Node peer ({NODE_PEER_RPS:.0} req/s)"),
-                format!("{:.1}×", m.rps / NODE_PEER_RPS),
-                m.rps >= 3.0 * NODE_PEER_RPS,
-            );
+            let target = format!("{route} in-memory ≥ 3× the Node peer");
+            match self.peer_load(i) {
+                Ok(p) => check(
+                    target,
+                    format!(
+                        "{:.1}× ({:.0} vs {:.0} req/s)",
+                        share(m.rps, p.rps),
+                        m.rps,
+                        p.rps
+                    ),
+                    m.rps >= 3.0 * p.rps,
+                ),
+                Err(why) => check(target, format!("not measured: {why}"), false),
+            }
             let ratio = share(m.rps, native.rps);
             check(
                 format!("{route} in-memory ≥ 25 % of native (aim 50 %)"),
@@ -248,6 +257,16 @@ impl Report {
             );
         }
         checks
+    }
+
+    /// The Node peer's load of `ROUTES[i]`, or why there is none.
+    pub fn peer_load(&self, i: usize) -> Result<&Load, String> {
+        let peer = self.peer.as_ref().map_err(Clone::clone)?;
+        super::peer::ROUTES
+            .iter()
+            .position(|r| *r == i)
+            .and_then(|at| peer.loads.get(at))
+            .ok_or_else(|| "the peer does not serve this route".into())
     }
 
     /// wxmp-host's median instantiation time (in-memory, else the first
@@ -339,6 +358,23 @@ impl fmt::Display for Report {
                 native.cpu_us,
                 share(native.p99_ms, floor)
             )?;
+            if let Ok(p) = self.peer_load(i) {
+                writeln!(
+                    f,
+                    "| `{route}` | Node peer (wechat-jssdk, Express) | its own, in process | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} | {:.2}× | {:.0} % |",
+                    p.rps,
+                    p.p50_ms,
+                    p.p99_ms,
+                    p.cpu_us,
+                    base.map_or_else(|| "–".into(), |b| format!("{:.0} %", share(p.rps, b.rps) * 100.0)),
+                    times(base.map(|b| share(p.p99_ms, b.p99_ms))),
+                    share(p.p99_ms, floor),
+                    share(p.rps, native.rps) * 100.0
+                )?;
+            }
+        }
+        if let Err(why) = &self.peer {
+            writeln!(f, "Node peer not run: {why}")?;
         }
         writeln!(
             f,
@@ -415,6 +451,13 @@ impl fmt::Display for Report {
             "resident memory under load: native {:.1} MiB",
             self.native.peak_rss_kib as f64 / 1024.0
         )?;
+        if let Ok(p) = &self.peer {
+            writeln!(
+                f,
+                "resident memory under load: Node peer {:.1} MiB",
+                p.peak_rss_kib as f64 / 1024.0
+            )?;
+        }
         writeln!(
             f,
             "component: {} bytes ({:.0} KiB)",
@@ -425,7 +468,13 @@ impl fmt::Display for Report {
             .hosts
             .iter()
             .map(|h| (format!("wxmp-host ({})", h.store.name()), &h.measured))
-            .chain([("native".to_owned(), &self.native)]);
+            .chain([("native".to_owned(), &self.native)])
+            .chain(
+                self.peer
+                    .as_ref()
+                    .ok()
+                    .map(|p| ("the Node peer".to_owned(), p)),
+            );
         for (name, m) in runs {
             writeln!(
                 f,

@@ -75,7 +75,12 @@ impl Backing {
         match store {
             Store::Memory => {}
             Store::Sqlite => {
-                let dir = work.join("sqlite");
+                // Absolute: wxmp-host reads the runtime config's `path`
+                // relative to the config file, not to our directory (a
+                // relative `--root` once sent every run to the same stale
+                // file under target/bench/target/).
+                let dir = std::path::absolute(work.join("sqlite"))
+                    .map_err(|e| format!("{}: {e}", work.display()))?;
                 let _ = std::fs::remove_dir_all(&dir);
                 std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 backing.sqlite = Some(dir.join("kv.db"));
@@ -124,5 +129,27 @@ mod tests {
         );
         assert_eq!(Store::parse_list("postgres"), None);
         assert_eq!(Store::parse_list(""), None);
+    }
+
+    #[test]
+    fn the_sqlite_file_is_named_absolutely_and_starts_empty() {
+        let work = Path::new("target/bench-store-test");
+        let stale = work.join("sqlite/kv.db");
+        std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+        std::fs::write(&stale, b"a previous run's store").unwrap();
+        let backing = Backing::start(Store::Sqlite, work).unwrap();
+        let config = backing.runtime_config();
+        let path = config
+            .split("path = ")
+            .nth(1)
+            .and_then(|p| p.trim().strip_prefix('"')?.strip_suffix('"'))
+            .unwrap();
+        assert!(Path::new(path).is_absolute(), "{config}");
+        assert!(
+            path.ends_with("target/bench-store-test/sqlite/kv.db"),
+            "{path}"
+        );
+        assert!(!stale.exists(), "the last run's store was left in place");
+        std::fs::remove_dir_all(work).unwrap();
     }
 }
