@@ -504,6 +504,103 @@ impl fmt::Display for Report {
 mod tests {
     use super::*;
 
+    fn measured(rps: &[f64]) -> Measured {
+        Measured {
+            loads: rps
+                .iter()
+                .map(|rps| Load {
+                    rps: *rps,
+                    p50_ms: 5.0,
+                    p99_ms: 10.0,
+                    requests: 1000,
+                    ..Load::default()
+                })
+                .collect(),
+            peak_rss_kib: 1024,
+            idle_rss_kib: 1024,
+            burst: BTreeMap::from([(200, 100)]),
+            token_fetches: 1,
+            ticket_fetches: 1,
+            timings: None,
+            scrapes: None,
+        }
+    }
+
+    fn report(peer: Result<Measured, String>) -> Report {
+        Report {
+            shape: Shape {
+                threads: 2,
+                connections: 64,
+                seconds: 4,
+            },
+            hosts: vec![HostRun {
+                store: Store::Memory,
+                measured: measured(&[9000.0, 10000.0, 7000.0]),
+            }],
+            native: measured(&[30000.0, 40000.0, 35000.0]),
+            peer,
+            floor: Floor {
+                load: measured(&[20000.0]).loads.remove(0),
+                timings: None,
+            },
+            component_bytes: 1000,
+            burst: 100,
+            host_args: Vec::new(),
+        }
+    }
+
+    fn node_checks(report: &Report) -> Vec<(String, String, bool)> {
+        report
+            .checks()
+            .into_iter()
+            .filter(|c| c.target.contains("Node peer"))
+            .map(|c| (c.target, c.measured, c.met))
+            .collect()
+    }
+
+    #[test]
+    fn the_node_target_divides_by_the_peer_measured_in_the_same_run() {
+        let with_peer = report(Ok(measured(&[3000.0, 3500.0])));
+        assert_eq!(
+            node_checks(&with_peer),
+            [
+                (
+                    "GET /jssdk/config in-memory ≥ 3× the Node peer".to_owned(),
+                    "3.0× (9000 vs 3000 req/s)".to_owned(),
+                    true
+                ),
+                (
+                    "GET /wx in-memory ≥ 3× the Node peer".to_owned(),
+                    "2.9× (10000 vs 3500 req/s)".to_owned(),
+                    false
+                ),
+            ]
+        );
+        let text = with_peer.to_string();
+        assert!(
+            text.contains(
+                "| `GET /wx` | Node peer (wechat-jssdk, Express) | its own, in process | 3500 |"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("| `GET /api/me` | Node peer"), "{text}");
+        assert!(
+            text.contains("cold burst of 100 on the Node peer: 1 token + 1 ticket fetches"),
+            "{text}"
+        );
+
+        let without = report(Err("`node` is not installed".into()));
+        let checks = node_checks(&without);
+        assert_eq!(checks.len(), 2);
+        for (_, measured, met) in checks {
+            assert_eq!(measured, "not measured: `node` is not installed");
+            assert!(!met);
+        }
+        assert!(without
+            .to_string()
+            .contains("Node peer not run: `node` is not installed"));
+    }
+
     #[test]
     fn reads_the_key_value_part_of_a_timing_line() {
         let line = "100 instances; instantiate p50 12.0 µs, p99 40.0 µs, mean 13.0 µs; handle p50 30.0 µs, p99 90.0 µs, mean 31.0 µs; release p50 5.0 µs, p99 9.0 µs, mean 5.5 µs; key-value sqlite 0.67 ops/request (get 60, set 7), p50 3.1 µs, p99 9.0 µs, mean 3.4 µs; per serving thread 50 / 50";
