@@ -303,6 +303,35 @@ fn times(ratio: Option<f64>) -> String {
     ratio.map_or_else(|| "–".into(), |r| format!("{r:.2}×"))
 }
 
+/// A table row for `load` of `route` (served as `served`: "who | which
+/// store"), with its ratios to the in-memory row, the floor and native.
+#[allow(clippy::too_many_arguments)]
+fn compared_row(
+    f: &mut fmt::Formatter<'_>,
+    route: &str,
+    served: &str,
+    load: &Load,
+    cpu: &str,
+    in_memory: Option<&Load>,
+    floor_p99_ms: f64,
+    native: &Load,
+) -> fmt::Result {
+    writeln!(
+        f,
+        "| `{route}` | {served} | {:.0} | {:.2} | {:.2} | {cpu} | {} | {} | {:.2}× | {:.0} % |",
+        load.rps,
+        load.p50_ms,
+        load.p99_ms,
+        in_memory.map_or_else(
+            || "–".into(),
+            |b| format!("{:.0} %", share(load.rps, b.rps) * 100.0)
+        ),
+        times(in_memory.map(|b| share(load.p99_ms, b.p99_ms))),
+        share(load.p99_ms, floor_p99_ms),
+        share(load.rps, native.rps) * 100.0
+    )
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let machine = super::machine();
@@ -336,18 +365,8 @@ impl fmt::Display for Report {
                     Some(store) => format!("{:.1} + {store:.1} ({})", l.cpu_us, h.store.name()),
                     None => format!("{:.1}", l.cpu_us),
                 };
-                writeln!(
-                    f,
-                    "| `{route}` | wxmp-host | {} | {:.0} | {:.2} | {:.2} | {cpu} | {} | {} | {:.2}× | {:.0} % |",
-                    h.store.name(),
-                    l.rps,
-                    l.p50_ms,
-                    l.p99_ms,
-                    base.map_or_else(|| "–".into(), |b| format!("{:.0} %", share(l.rps, b.rps) * 100.0)),
-                    times(base.map(|b| share(l.p99_ms, b.p99_ms))),
-                    share(l.p99_ms, floor),
-                    share(l.rps, native.rps) * 100.0
-                )?;
+                let served = format!("wxmp-host | {}", h.store.name());
+                compared_row(f, route, &served, l, &cpu, base, floor, native)?;
             }
             writeln!(
                 f,
@@ -359,18 +378,9 @@ impl fmt::Display for Report {
                 share(native.p99_ms, floor)
             )?;
             if let Ok(p) = self.peer_load(i) {
-                writeln!(
-                    f,
-                    "| `{route}` | Node peer (wechat-jssdk, Express) | its own, in process | {:.0} | {:.2} | {:.2} | {:.1} | {} | {} | {:.2}× | {:.0} % |",
-                    p.rps,
-                    p.p50_ms,
-                    p.p99_ms,
-                    p.cpu_us,
-                    base.map_or_else(|| "–".into(), |b| format!("{:.0} %", share(p.rps, b.rps) * 100.0)),
-                    times(base.map(|b| share(p.p99_ms, b.p99_ms))),
-                    share(p.p99_ms, floor),
-                    share(p.rps, native.rps) * 100.0
-                )?;
+                let served = "Node peer (wechat-jssdk, Express) | its own, in process";
+                let cpu = format!("{:.1}", p.cpu_us);
+                compared_row(f, route, served, p, &cpu, base, floor, native)?;
             }
         }
         if let Err(why) = &self.peer {
@@ -577,6 +587,10 @@ mod tests {
             ]
         );
         let text = with_peer.to_string();
+        assert!(
+            text.contains("| `GET /jssdk/config` | wxmp-host | in-memory | 9000 | 5.00 | 10.00 | 0.0 | 100 % | 1.00× | 1.00× | 30 % |"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "| `GET /wx` | Node peer (wechat-jssdk, Express) | its own, in process | 3500 |"
