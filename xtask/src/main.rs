@@ -114,20 +114,18 @@ fn main() {
         "fuzz" => fuzz(number_arg(&args, 5)),
         "soak" => build_component().and_then(|()| {
             let secs = number_arg(&args, 600).to_string();
-            run(
-                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                    .args([
-                        "test",
-                        "--locked",
-                        "-p",
-                        "wxmp-host",
-                        "--test",
-                        "soak",
-                        "--",
-                        "--nocapture",
-                    ])
-                    .env("WXMP_SOAK_SECS", secs),
-            )
+            run(cargo_command()
+                .args([
+                    "test",
+                    "--locked",
+                    "-p",
+                    "wxmp-host",
+                    "--test",
+                    "soak",
+                    "--",
+                    "--nocapture",
+                ])
+                .env("WXMP_SOAK_SECS", secs))
         }),
         _ => {
             eprintln!("usage: cargo xtask <sandbox|test|build|compose|bench [ARGS]|fuzz [SECS]|soak [SECS]>");
@@ -231,23 +229,21 @@ fn lint() -> Result<(), String> {
     if driver.is_empty() {
         return Err("rustup has no clippy-driver for this toolchain".into());
     }
-    run(
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "test",
-                "--workspace",
-                "--all-targets",
-                "--locked",
-                "--no-run",
-            ])
-            .env("RUSTC_WORKSPACE_WRAPPER", driver)
-            // `cargo clippy -- -D warnings` hands its arguments to the driver
-            // this way.
-            .env(
-                "CLIPPY_ARGS",
-                "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
-            ),
-    )?;
+    run(cargo_command()
+        .args([
+            "test",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--no-run",
+        ])
+        .env("RUSTC_WORKSPACE_WRAPPER", driver)
+        // `cargo clippy -- -D warnings` hands its arguments to the driver
+        // this way.
+        .env(
+            "CLIPPY_ARGS",
+            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+        ))?;
     cargo(&[
         "clippy",
         "--locked",
@@ -265,7 +261,7 @@ fn lint() -> Result<(), String> {
 /// wxmp-host the way `cargo xtask sandbox` does must compile nothing (the
 /// features wxmp-host asks for in host/Cargo.toml keep it so).
 fn sandbox_build_is_shared() -> Result<(), String> {
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let out = cargo_command()
         .args(["build", "--locked", "--profile", "test", "-p", "wxmp-host"])
         .output()
         .map_err(|e| e.to_string())?;
@@ -379,7 +375,13 @@ fn npm_ci(dir: &str) -> Result<(), String> {
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
-    run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(args))
+    run(cargo_command().args(args))
+}
+
+/// The cargo that runs this xtask (`$CARGO`), for calls that need more
+/// than arguments (environment, captured output).
+fn cargo_command() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {

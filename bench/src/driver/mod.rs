@@ -185,6 +185,7 @@ impl Running {
             Target::Host(backing) => Some(backing),
             _ => None,
         };
+        let is_peer = matches!(target, Target::Peer(_));
         let (name, log, mut cmd) = match target {
             Target::Host(backing) => {
                 let kind = backing.store.backend();
@@ -212,7 +213,7 @@ impl Running {
                 ("Node peer".to_owned(), "node-peer.log".to_owned(), cmd)
             }
         };
-        if !matches!(target, Target::Peer(_)) {
+        if !is_peer {
             for (k, v) in &variables {
                 cmd.env(format!("SPIN_VARIABLE_{}", k.to_ascii_uppercase()), v);
             }
@@ -237,7 +238,7 @@ impl Running {
             "{public_url}/wx?signature={signature}&timestamp={timestamp}&nonce={nonce}&echostr=bench-echo"
         );
         let mut runs = vec![(jssdk, vec![]), (wx, vec![])];
-        if !matches!(target, Target::Peer(_)) {
+        if !is_peer {
             let cookie = client::login(&public_url)?;
             runs.push((format!("{public_url}/api/me"), vec![("cookie", cookie)]));
         }
